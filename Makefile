@@ -1,0 +1,27 @@
+# Every target uses uv (installed from PyPI on first use); see README.md.
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+export UV_LINK_MODE ?= copy
+
+.PHONY: install test test-all demo clean
+
+install: $(PY)
+
+$(PY): pyproject.toml | $(UV)
+	$(UV) sync
+	@touch $(PY)
+
+$(UV):
+	python3 -m pip install --user --quiet uv
+
+test: install
+	$(PY) -m pytest -q -m "not slow" --timeout=900
+
+test-all: install
+	$(PY) -m pytest -q --timeout=1800
+
+demo: install
+	$(PY) -m ablation.plan model=yolov5n,yolov5s attention=simam,ema,se placement=neck,after_c3,before_sppf out=plans/demo
+
+clean:
+	rm -rf plans outputs multirun .pytest_cache

@@ -1,0 +1,125 @@
+"""A name → class registry for attention modules, in the spirit of mmengine's ``Registry``.
+
+Every registered class is constructed as ``cls(channels, **kwargs)`` and must return a tensor of
+the input's shape. The registry also records each class's *channel policy*: how upstream YOLOv5's
+``parse_model`` must treat the class's yaml arguments.
+
+- ``"same"``: output channels equal input channels; the yaml carries the real (already width-scaled)
+  channel count as the first argument, verbatim.
+- ``"c3"``: a C3-like block; the first yaml argument is the *unscaled* output width that
+  ``parse_model`` scales and the depth ``n`` is inserted as upstream does for ``C3``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+CHANNEL_POLICIES = ("same", "c3")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered module."""
+
+    name: str
+    cls: type[nn.Module]
+    policy: str
+    paper: str
+
+    def positional_args(self, channels: int, kwargs: dict[str, Any]) -> list[Any]:
+        """``[channels, *kwargs]`` in the constructor's order, defaults filled for gaps.
+
+        Upstream's ``parse_model`` calls ``m(*args)``, so keyword arguments must be emitted
+        positionally; unknown keywords are rejected here, before any model is built.
+        """
+        params = list(inspect.signature(self.cls.__init__).parameters.values())[2:]  # self, channels
+        names = [p.name for p in params]
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown:
+            raise TypeError(
+                f"attention '{self.name}' has no argument {', '.join(map(repr, unknown))}; "
+                f"it accepts: {', '.join(names) or 'no arguments'}."
+            )
+        last = max((names.index(k) for k in kwargs), default=-1)
+        return [channels] + [
+            kwargs[p.name] if p.name in kwargs else p.default for p in params[: last + 1]
+        ]
+
+
+class Registry:
+    """Maps config names (``"se"``) to module classes, refusing duplicates."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(
+        self, name: str, *, paper: str, policy: str = "same"
+    ) -> Callable[[type[nn.Module]], type[nn.Module]]:
+        if policy not in CHANNEL_POLICIES:
+            raise ValueError(f"channel policy must be one of {CHANNEL_POLICIES}, got {policy!r}.")
+
+        def add(cls: type[nn.Module]) -> type[nn.Module]:
+            for other in self._entries.values():
+                if other.name == name or other.cls.__name__ == cls.__name__:
+                    raise KeyError(
+                        f"{self.kind} '{name}' ({cls.__name__}) is already registered as "
+                        f"'{other.name}' ({other.cls.__module__}.{other.cls.__name__})."
+                    )
+            self._entries[name] = Entry(name=name, cls=cls, policy=policy, paper=paper)
+            return cls
+
+        return add
+
+    def get(self, name: str) -> Entry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            for entry in self._entries.values():  # accept the class name too ("SE" for "se")
+                if entry.cls.__name__ == name:
+                    return entry
+            raise KeyError(
+                f"unknown {self.kind} '{name}'; choose one of: {', '.join(sorted(self._entries))}."
+            ) from None
+
+    def build(self, name: str, channels: int, **kwargs: Any) -> nn.Module:
+        entry = self.get(name)
+        return entry.cls(*entry.positional_args(channels, kwargs))
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+ATTENTION = Registry("attention")
+
+
+def fit_groups(channels: int, requested: int, multiple: int = 1) -> int:
+    """The largest group count ``g <= requested`` with ``channels % (g * multiple) == 0``.
+
+    Papers fix group counts for ResNet widths (256-2048); YOLOv5n has 16-channel layers. Rather
+    than crash (or silently build a wrong module, as blog copies do) we pick the nearest valid
+    count and the module records it.
+    """
+    if channels % multiple:
+        raise ValueError(
+            f"{channels} channels cannot be split into groups of a multiple of {multiple}; "
+            f"place this attention after a layer whose width is a multiple of {multiple}."
+        )
+    for g in range(min(requested, channels // multiple), 0, -1):
+        if channels % (g * multiple) == 0:
+            return g
+    return 1

@@ -1,0 +1,81 @@
+"""Preflight: build a generated yaml with upstream ``Model`` and take one training step.
+
+Catches, before any training starts, what otherwise crashes hours into a sweep: wrong channel
+arguments, shape mismatches, modules that fail at batch 1 or under deterministic algorithms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .flops import gflops
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    yaml: str
+    params: int = 0
+    gflops: float = 0.0
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@contextlib.contextmanager
+def quiet_upstream() -> Iterator[None]:
+    """Upstream logs a layer table for every model it builds; keep warnings only."""
+    logger = logging.getLogger("yolov5")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def build_model(yaml_path: str | Path, nc: int | None = None) -> torch.nn.Module:
+    import ablation  # noqa: F401  (registers our modules with upstream)
+    from yolov5.models.yolo import Model
+
+    with quiet_upstream():
+        return Model(str(yaml_path), ch=3, nc=nc)
+
+
+def preflight(yaml_path: str | Path, imgsz: int = 64, gflops_imgsz: int = 640, nc: int | None = None) -> PreflightResult:
+    stage = "building the model"
+    try:
+        model = build_model(yaml_path, nc)
+        stage = "a training step at batch 1"
+        model.train()
+        previous = torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(True)  # upstream train.py trains this way
+        try:
+            out = model(torch.rand(1, 3, imgsz, imgsz))
+            sum(o.float().square().mean() for o in out).backward()
+        finally:
+            torch.use_deterministic_algorithms(previous)
+        bad = [n for n, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
+        if bad:
+            raise FloatingPointError(f"non-finite gradient in {bad[0]}")
+        stage = "counting GFLOPs"
+        params = sum(p.numel() for p in model.parameters())
+        return PreflightResult(str(yaml_path), params, round(gflops(model, gflops_imgsz), 3))
+    except Exception as err:  # noqa: BLE001 - every failure becomes one sentence in the plan
+        return PreflightResult(str(yaml_path), error=describe_failure(err, stage))
+
+
+def describe_failure(err: BaseException, stage: str) -> str:
+    """One sentence: what failed, where, and the innermost frame of ours or upstream's."""
+    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if "site-packages/torch" not in f.filename]
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"failed while {stage}: {type(err).__name__}: {message}{where}"

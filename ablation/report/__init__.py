@@ -1,0 +1,1 @@
+"""Report: tables for the terminal and CSV files for papers."""

@@ -1,0 +1,90 @@
+"""Properties every registered attention module must have, whatever its paper."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ablation.attention import ATTENTION
+
+NAMES = ATTENTION.names()
+# Widths a module meets in yolov5n/s: 16 (inside yolov5n's first C3) up to 1024 (yolov5s neck).
+WIDTHS = [16, 64, 96]
+
+
+def build(name: str, channels: int) -> torch.nn.Module:
+    return ATTENTION.build(name, channels)
+
+
+@pytest.mark.parametrize("channels", WIDTHS)
+@pytest.mark.parametrize("name", NAMES)
+def test_shape_kept_square_odd_nonsquare(name: str, channels: int) -> None:
+    m = build(name, channels).eval()
+    for shape in [(2, channels, 8, 8), (2, channels, 7, 5), (2, channels, 3, 11)]:
+        x = torch.randn(shape)
+        y = m(x)
+        assert y.shape == x.shape and y.dtype == x.dtype
+        assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_batch_one_in_training_mode(name: str) -> None:
+    m = build(name, 32).train()
+    x = torch.randn(1, 32, 6, 9, requires_grad=True)
+    y = m(x)
+    assert y.shape == x.shape
+    y.square().mean().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_backward_reaches_every_parameter(name: str) -> None:
+    m = build(name, 64).train()
+    x = torch.randn(2, 64, 8, 6)
+    m(x).square().mean().backward()
+    for pname, p in m.named_parameters():
+        assert p.grad is not None, f"{name}.{pname} got no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}.{pname} has a non-finite gradient"
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", NAMES)
+def test_autocast(name: str, dtype: torch.dtype) -> None:
+    m = build(name, 64).train()
+    x = torch.randn(2, 64, 10, 7)
+    with torch.autocast("cpu", dtype=dtype):
+        y = m(x)
+    assert y.shape == x.shape
+    assert torch.isfinite(y).all()
+    y.float().square().mean().backward()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_half_precision_forward(name: str) -> None:
+    """Upstream validates with ``model.half()`` on GPU: every op must accept float16 throughout."""
+    m = build(name, 64).eval().half()
+    x = torch.randn(2, 64, 10, 7).half()
+    y = m(x)
+    assert y.dtype == torch.float16 and y.shape == x.shape
+    assert torch.isfinite(y).all()
+    ref = build(name, 64).eval()
+    ref.load_state_dict({k: v.float() for k, v in m.state_dict().items()})
+    torch.testing.assert_close(y.float(), ref(x.float()), atol=0.05, rtol=0.05)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_deterministic_algorithms(name: str) -> None:
+    torch.use_deterministic_algorithms(True)
+    try:
+        m = build(name, 32).train()
+        x = torch.randn(2, 32, 8, 8, requires_grad=True)
+        m(x).sum().backward()
+    finally:
+        torch.use_deterministic_algorithms(False)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_adaptive_pooling(name: str) -> None:
+    """Adaptive pooling has no deterministic CUDA backward; upstream trains deterministically."""
+    bad = (torch.nn.AdaptiveAvgPool2d, torch.nn.AdaptiveMaxPool2d, torch.nn.AdaptiveAvgPool1d)
+    assert not [type(c).__name__ for c in build(name, 64).modules() if isinstance(c, bad)]
