@@ -5,11 +5,11 @@ export UV_LINK_MODE ?= copy
 
 .PHONY: install test test-all demo clean
 
-install: $(PY)
+install: .venv/.synced
 
-$(PY): pyproject.toml | $(UV)
+.venv/.synced: pyproject.toml | $(UV)
 	$(UV) sync
-	@touch $(PY)
+	@touch $@
 
 $(UV):
 	python3 -m pip install --user --quiet uv

@@ -101,10 +101,11 @@ def describe(cfg: DictConfig) -> GridEntry:
     return GridEntry(f"{model}-{attention}-{placement}", model, attention, placement, cfg)
 
 
-def fingerprint(entry: GridEntry) -> str:
-    """Hash of the resolved config, excluding where outputs go."""
+def fingerprint(entry: GridEntry, exclude: tuple[str, ...] = ("out",)) -> str:
+    """Hash of the resolved config without the top-level keys in ``exclude``."""
     data: dict[str, Any] = OmegaConf.to_container(entry.cfg, resolve=True)  # type: ignore[assignment]
-    data.pop("out", None)
+    for key in exclude:
+        data.pop(key, None)
     return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 

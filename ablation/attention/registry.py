@@ -32,7 +32,7 @@ class Entry:
     paper: str
 
     def positional_args(self, channels: int, kwargs: dict[str, Any]) -> list[Any]:
-        """``[channels, *kwargs]`` in the constructor's order, defaults filled for gaps.
+        """``[channels, *every other argument]`` in the constructor's order, defaults filled in.
 
         Upstream's ``parse_model`` calls ``m(*args)``, so keyword arguments must be emitted
         positionally; unknown keywords are rejected here, before any model is built.
@@ -45,10 +45,10 @@ class Entry:
                 f"attention '{self.name}' has no argument {', '.join(map(repr, unknown))}; "
                 f"it accepts: {', '.join(names) or 'no arguments'}."
             )
-        last = max((names.index(k) for k in kwargs), default=-1)
-        return [channels] + [
-            kwargs[p.name] if p.name in kwargs else p.default for p in params[: last + 1]
-        ]
+        required = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in kwargs]
+        if required:
+            raise TypeError(f"attention '{self.name}' needs a value for {', '.join(required)}.")
+        return [channels] + [kwargs.get(p.name, p.default) for p in params]
 
 
 class Registry:

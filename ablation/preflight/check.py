@@ -24,6 +24,7 @@ class PreflightResult:
     params: int = 0
     gflops: float = 0.0
     error: str = ""
+    summary: str = ""
 
     @property
     def ok(self) -> bool:
@@ -68,9 +69,25 @@ def preflight(yaml_path: str | Path, imgsz: int = 64, gflops_imgsz: int = 640, n
             raise FloatingPointError(f"non-finite gradient in {bad[0]}")
         stage = "counting GFLOPs"
         params = sum(p.numel() for p in model.parameters())
-        return PreflightResult(str(yaml_path), params, round(gflops(model, gflops_imgsz), 3))
+        flops = round(gflops(model, gflops_imgsz), 3)
+        return PreflightResult(str(yaml_path), params, flops, summary=summary(model, yaml_path, flops, gflops_imgsz))
     except Exception as err:  # noqa: BLE001 - every failure becomes one sentence in the plan
         return PreflightResult(str(yaml_path), error=describe_failure(err, stage))
+
+
+def summary(model: torch.nn.Module, yaml_path: str | Path, flops: float, imgsz: int) -> str:
+    """Upstream's layer table (index, from, n, params, module, yaml args) for the built model, and totals."""
+    import yaml
+
+    spec = yaml.safe_load(Path(yaml_path).read_text())
+    rows = spec["backbone"] + spec["head"]
+    lines = [f"{'':>3}{'from':>18}{'n':>3}{'params':>10}  {'module':<40}{'arguments':<30}"]
+    for m, (_, n, _, args) in zip(model.model, rows):
+        lines.append(f"{m.i:>3}{str(m.f):>18}{n:>3}{m.np:10.0f}  {m.type:<40}{str(args):<30}")
+    params = sum(p.numel() for p in model.parameters())
+    lines.append(f"{Path(yaml_path).name}: {len(model.model)} layers, {params} parameters, {flops} GFLOPs at "
+                 f"{imgsz} px (torch FlopCounterMode: convolutions and matrix products, 2 per multiply-add)")
+    return "\n".join(lines) + "\n"
 
 
 def describe_failure(err: BaseException, stage: str) -> str:

@@ -1,0 +1,109 @@
+"""Data config → a validated upstream data yaml, before any training starts.
+
+Any YOLO-format dataset works (COCO, VOC, custom). Relative ``train``/``val`` paths are resolved
+against the yaml's ``path`` key or, without one, the yaml's own folder (what people expect;
+upstream would resolve them against its package folder). We write a normalised copy with
+absolute paths for upstream. Every problem is one sentence naming the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+IMAGE_SUFFIXES = {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm"}
+
+
+class DataError(ValueError):
+    """The dataset cannot be used for training."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    yaml: Path  # normalised copy for upstream (absolute paths)
+    source: str  # what the user gave, or "synthetic"
+    nc: int
+    names: list[str]
+
+
+def resolve(cfg: Any, workdir: Path) -> Dataset:
+    """``cfg`` is the ``data`` config group; returns the dataset upstream will read."""
+    if cfg.get("path"):
+        return load(Path(str(cfg.path)).expanduser(), workdir)
+    from .synthetic import SyntheticSpec, ensure
+
+    spec = SyntheticSpec(train=int(cfg.train), val=int(cfg.val), imgsz=int(cfg.imgsz), seed=int(cfg.seed))
+    source = ensure(Path(str(cfg.root)).expanduser(), spec)
+    data = load(source, workdir)
+    return Dataset(data.yaml, "synthetic", data.nc, data.names)
+
+
+def load(path: Path, workdir: Path) -> Dataset:
+    if not path.is_file():
+        raise DataError(f"data yaml {path} does not exist; pass data.path=/absolute/path/to/data.yaml.")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise DataError(f"data yaml {path} is not valid YAML ({str(err).splitlines()[0]}).") from None
+    if not isinstance(data, dict):
+        raise DataError(f"data yaml {path} must be a mapping with train, val and names keys.")
+    names = _names(data, path)
+    root = Path(str(data.get("path") or path.parent)).expanduser()
+    if not root.is_absolute():
+        root = (path.parent / root).resolve()
+    resolved = dict(data)
+    resolved["path"] = str(root)
+    for split in ("train", "val", "test"):
+        if split not in data or data[split] in (None, ""):
+            if split == "test":
+                continue
+            raise DataError(f"data yaml {path} has no '{split}' entry; add '{split}: images/{split}' (relative to its path).")
+        resolved[split] = _split_paths(data[split], root, split, path)
+    resolved["nc"], resolved["names"] = len(names), names
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "data.yaml"
+    out.write_text(f"# normalised from {path}\n" + yaml.safe_dump(resolved, sort_keys=False))
+    return Dataset(out, str(path), len(names), names)
+
+
+def _names(data: dict[str, Any], path: Path) -> list[str]:
+    names = data.get("names")
+    if isinstance(names, dict):
+        names = [names[k] for k in sorted(names)]
+    if not isinstance(names, list) or not names:
+        raise DataError(f"data yaml {path} has no class 'names' list; add names: [class0, class1, ...].")
+    nc = data.get("nc")
+    if nc is not None and int(nc) != len(names):
+        raise DataError(f"data yaml {path} says nc: {nc} but lists {len(names)} names; make them agree.")
+    return [str(n) for n in names]
+
+
+def _split_paths(entry: Any, root: Path, split: str, source: Path) -> str | list[str]:
+    entries = entry if isinstance(entry, list) else [entry]
+    out = []
+    for item in entries:
+        p = Path(str(item)).expanduser()
+        p = p if p.is_absolute() else (root / p).resolve()
+        if not p.exists():
+            raise DataError(f"data yaml {source}: {split} path {p} does not exist; fix '{split}:' or the yaml's 'path:'.")
+        if p.is_dir() and not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.rglob("*")):
+            raise DataError(f"data yaml {source}: {split} folder {p} contains no images.")
+        if p.is_dir() and split != "test" and not _labels_dir(p).is_dir():
+            raise DataError(
+                f"data yaml {source}: no labels for {p}; YOLO format keeps them in {_labels_dir(p)} (one .txt per image)."
+            )
+        out.append(str(p))
+    return out if isinstance(entry, list) else out[0]
+
+
+def _labels_dir(images: Path) -> Path:
+    """Upstream's rule: the last 'images' path component becomes 'labels'."""
+    parts = list(images.parts)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            return Path(*parts)
+    return images.parent / "labels" / images.name

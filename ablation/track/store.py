@@ -1,0 +1,131 @@
+"""MLflow, through ``MlflowClient`` with explicit run ids (safe across processes).
+
+One parent run per sweep, one child run per config. SQLite stores are created once before any
+job starts (parallel first use races on schema migration), and every write is retried while
+SQLite reports the database as locked, so parallel jobs never drop a metric.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+LOCKED = ("database is locked", "database table is locked", "busy")
+FINISHED, FAILED, RUNNING, KILLED = "FINISHED", "FAILED", "RUNNING", "KILLED"
+
+
+def resolve_uri(uri: str | None) -> str:
+    """MLflow's default when ``uri`` is empty; relative SQLite/file paths made absolute."""
+    import mlflow
+
+    uri = uri or mlflow.get_tracking_uri()
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
+    if "://" not in uri:
+        return Path(uri).resolve().as_uri()
+    return uri
+
+
+def retry_locked(fn: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        for attempt in range(60):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as err:  # noqa: BLE001 - only lock contention is retried
+                if attempt == 59 or not any(s in str(err).lower() for s in LOCKED):
+                    raise
+                time.sleep(0.05 + random.random() * min(2.0, 0.05 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    return wrapped
+
+
+class Store:
+    """The sweep's view of one MLflow experiment."""
+
+    def __init__(self, uri: str | None, experiment: str) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.uri = resolve_uri(uri)
+        self.experiment = experiment
+        self.client = MlflowClient(tracking_uri=self.uri)
+        self._experiment_id: str | None = None
+
+    @property
+    def experiment_id(self) -> str:
+        if self._experiment_id is None:
+            self._experiment_id = self._ensure_experiment()
+        return self._experiment_id
+
+    @retry_locked
+    def _ensure_experiment(self) -> str:
+        found = self.client.get_experiment_by_name(self.experiment)
+        if found is not None:
+            return found.experiment_id
+        try:
+            return self.client.create_experiment(self.experiment)
+        except Exception:  # created by a concurrent process meanwhile
+            found = self.client.get_experiment_by_name(self.experiment)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    @retry_locked
+    def start(self, name: str, tags: dict[str, str], parent: str | None = None) -> str:
+        tags = {**tags, "mlflow.runName": name}
+        if parent:
+            tags["mlflow.parentRunId"] = parent
+        return self.client.create_run(self.experiment_id, tags=tags, run_name=name).info.run_id
+
+    @retry_locked
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[i : i + 100])
+
+    @retry_locked
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        self.client.log_batch(run_id, metrics=items)
+
+    @retry_locked
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
+    @retry_locked
+    def log_artifact(self, run_id: str, path: str | Path, folder: str | None = None) -> None:
+        self.client.log_artifact(run_id, str(path), folder)
+
+    @retry_locked
+    def end(self, run_id: str, status: str = FINISHED) -> None:
+        self.client.set_terminated(run_id, status)
+
+    @retry_locked
+    def runs(self, filter_string: str = "") -> list[Any]:
+        out: list[Any] = []
+        token = None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id], filter_string=filter_string, max_results=1000, page_token=token
+            )
+            out.extend(page)
+            token = page.token
+            if not token:
+                return out
+
+    def finished_with_hash(self, config_hash: str) -> Any | None:
+        runs = self.runs(f"tags.config_hash = '{config_hash}' and attributes.status = '{FINISHED}'")
+        return runs[0] if runs else None

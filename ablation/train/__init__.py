@@ -1,0 +1,1 @@
+"""Train: the upstream YOLOv5 engine, one config per process."""

@@ -1,0 +1,80 @@
+"""Benchmark: ``ablation.run`` vs plain upstream ``train.run`` on the same generated yamls.
+
+    .venv/bin/python scripts/bench_overhead.py [--model yolov5s] [--attention se] [--placement neck]
+                                               [--epochs 3] [--imgsz 320] [--batch 16]
+
+Two timed child processes of this one, one after the other, on the embedded synthetic data:
+1. ``python -m ablation.run attention=A placement=P``: the sweep of that config and its baseline
+   (surgery, preflight, training, MLflow logging, export table);
+2. plain ``yolov5.train.run`` on the two yamls run 1 generated, same data, seed and settings, in
+   one process (its imports are timed too): the work a person would do by hand.
+Prints both wall-clock times and the ratio (target <= 1.05 on a 3-epoch CPU run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PLAIN = """
+import sys, pathlib
+from vendor.yolov5 import compat
+compat.install(); compat.provide_fonts()
+from yolov5 import train
+for cfg in sys.argv[2:]:
+    train.run(data=sys.argv[1], cfg=cfg, epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0,
+              device='cpu', seed=0, project=str(pathlib.Path(cfg).parent / 'plain'), name=pathlib.Path(cfg).stem)
+"""
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"command failed ({' '.join(cmd[:4])} ...):\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="yolov5s")
+    parser.add_argument("--attention", default="se")
+    parser.add_argument("--placement", default="neck")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--batch", type=int, default=16)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    env = {**os.environ, "ABLATION_QUIET": "1", "PYTHONWARNINGS": "ignore"}
+    ours = timed(
+        [sys.executable, "-m", "ablation.run", f"model={args.model}", f"attention={args.attention}",
+         f"placement={args.placement}", f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
+         f"train.batch={args.batch}", "train.workers=0", "train.device=cpu", "hydra.sweep.dir=sweep",
+         "tracking.log_weights=false"],
+        work, env,
+    )
+    jobs = sorted((work / "sweep").glob("[0-9]*"))
+    yamls = [str(next(j.glob(f"{args.model}-*.yaml"))) for j in jobs]
+    data = str(jobs[0] / "data.yaml")
+    # Plain upstream reloads its own best.pt after training: on torch >= 2.6 it needs this switch.
+    plain_env = {**env, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+    script = PLAIN.format(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
+    plain = timed([sys.executable, "-c", script, data, *yamls], ROOT, plain_env)
+    print(f"configs: {', '.join(Path(y).stem for y in yamls)}; {args.epochs} epochs at {args.imgsz} px, CPU")
+    print(f"ablation.run      {ours:8.1f} s")
+    print(f"plain train.run   {plain:8.1f} s")
+    print(f"ratio             {ours / plain:8.3f}  (target <= 1.05)")
+    print(f"outputs in {work}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""A real sweep end to end: MLflow contents, failure isolation, resume, export, bad data."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ablation.train.engine import EPOCH_KEYS
+
+from .conftest import TINY, WITH_FAULTY_MODULES, ablation, store_uri
+
+FINAL_KEYS = {"mAP50", "mAP50-95", "precision", "recall", "params", "gflops", "train_seconds"}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("sweep")
+    args = [*TINY, "attention=se,crash,killed", "placement=neck", *WITH_FAULTY_MODULES, f"tracking.uri={store_uri(folder)}"]
+    first = ablation("ablation.run", *args, cwd=folder)
+    client = MlflowClient(store_uri(folder))
+    experiment = client.get_experiment_by_name("ablation")
+    runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+    return {"folder": folder, "args": args, "first": first, "client": client, "runs": runs, "experiment": experiment}
+
+
+def test_failed_configs_do_not_stop_the_sweep(sweep: dict) -> None:
+    first, runs = sweep["first"], sweep["runs"]
+    assert first.returncode == 1, first.stderr[-3000:]
+    status = {name: r.info.status for name, r in runs.items() if not name.startswith("sweep")}
+    assert status == {
+        "yolov5n-none": "FINISHED", "yolov5n-se-neck": "FINISHED",
+        "yolov5n-crash-neck": "FAILED", "yolov5n-killed-neck": "FAILED",
+    }
+    failures = [line for line in first.stderr.splitlines() if line.startswith("FAILED ")]
+    assert len(failures) == 2
+    assert any("yolov5n-crash-neck" in f and "Crash module failed on purpose" in f for f in failures)
+    assert any("yolov5n-killed-neck" in f and "SIGKILL" in f for f in failures)
+
+
+def test_failed_run_keeps_its_traceback(sweep: dict) -> None:
+    client, crash = sweep["client"], sweep["runs"]["yolov5n-crash-neck"]
+    path = client.download_artifacts(crash.info.run_id, "error.txt", str(sweep["folder"]))
+    text = Path(path).read_text()
+    assert "Traceback" in text and "RuntimeError: Crash module failed on purpose" in text
+    assert "faulty_attention.py" in text
+
+
+def test_every_run_is_a_child_of_one_sweep_run(sweep: dict) -> None:
+    runs = sweep["runs"]
+    parents = [r for name, r in runs.items() if name.startswith("sweep")]
+    assert len(parents) == 1 and parents[0].info.status == "FAILED"
+    children = [r for name, r in runs.items() if not name.startswith("sweep")]
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+
+
+def test_finished_run_has_params_metrics_and_artifacts(sweep: dict) -> None:
+    client, run = sweep["client"], sweep["runs"]["yolov5n-se-neck"]
+    params = run.data.params
+    assert params["attention"] == "se" and params["placement"] == "neck" and params["model"] == "yolov5n"
+    assert params["seed"] == "0" and params["train.epochs"] == "1" and params["train.imgsz"] == "64"
+    assert params["data"] == "synthetic" and params["attention.kwargs.reduction"] == "16"
+    assert FINAL_KEYS <= set(run.data.metrics)
+    assert 0.0 <= run.data.metrics["mAP50"] <= 1.0 and run.data.metrics["params"] > 1_700_000
+    for key in EPOCH_KEYS:
+        history = client.get_metric_history(run.info.run_id, key)
+        assert [m.step for m in history] == [0], key
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"yolov5n-se-neck.yaml", "results.csv", "train.log", "model_summary.txt", "weights"} <= artifacts
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "weights")] == ["weights/best.pt"]
+
+
+def test_per_epoch_metrics_equal_upstream_results_csv(sweep: dict) -> None:
+    client, run = sweep["client"], sweep["runs"]["yolov5n-none"]
+    path = client.download_artifacts(run.info.run_id, "results.csv", str(sweep["folder"] / "dl"))
+    with open(path) as f:
+        row = {k.strip(): float(v) for k, v in next(csv.DictReader(f)).items()}
+    logged = {k: client.get_metric_history(run.info.run_id, k)[0].value for k in ("train/box_loss", "mAP50", "mAP50-95")}
+    assert logged["train/box_loss"] == pytest.approx(row["train/box_loss"], abs=1e-5)
+    assert logged["mAP50"] == pytest.approx(row["metrics/mAP_0.5"], abs=1e-5)
+    assert logged["mAP50-95"] == pytest.approx(row["metrics/mAP_0.5:0.95"], abs=1e-5)
+
+
+def test_rerun_only_runs_what_is_not_finished_then_export(sweep: dict) -> None:
+    folder, client = sweep["folder"], sweep["client"]
+    again = ablation("ablation.run", *sweep["args"], cwd=folder)
+    assert again.returncode == 1
+    assert again.stdout.count("already FINISHED") == 2
+    runs = client.search_runs([sweep["experiment"].experiment_id])
+    names = sorted(r.info.run_name for r in runs if not r.info.run_name.startswith("sweep"))
+    assert names == sorted(["yolov5n-none", "yolov5n-se-neck"] + ["yolov5n-crash-neck", "yolov5n-killed-neck"] * 2)
+
+    out = folder / "export.csv"
+    done = ablation("ablation.export", f"tracking.uri={store_uri(folder)}", f"out={out}", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    with out.open() as f:
+        rows = {r["name"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"yolov5n-none", "yolov5n-se-neck", "yolov5n-crash-neck", "yolov5n-killed-neck"}
+    base, se = rows["yolov5n-none"], rows["yolov5n-se-neck"]
+    assert base["status"] == "FINISHED" and rows["yolov5n-crash-neck"]["status"] == "FAILED"
+    assert float(base["delta_mAP50"]) == 0.0
+    assert float(se["delta_mAP50-95"]) == pytest.approx(float(se["mAP50-95"]) - float(base["mAP50-95"]), abs=1e-4)
+    assert int(se["params"]) > int(base["params"]) and se["epochs"] == "1" and se["imgsz"] == "64"
+    assert "yolov5n-se-neck" in done.stdout and "mAP50-95" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.path=/nonexistent/data.yaml", "data yaml /nonexistent/data.yaml does not exist"),
+        ("attention=sse,simam", "attention must be one of"),
+    ],
+)
+def test_bad_input_is_rejected_before_training(tmp_path: Path, override: str, message: str) -> None:
+    done = ablation("ablation.run", *TINY, override, cwd=tmp_path, timeout=300)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "runs").exists()
