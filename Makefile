@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install test test-all demo clean
+.PHONY: install test test-all demo plan-demo clean
 
 install: .venv/.synced
 
@@ -21,7 +21,12 @@ test-all: install
 	$(PY) -m pytest -q --timeout=1800
 
 demo: install
+	$(PY) -m ablation.run attention=simam,ema placement=neck experiment=demo
+	$(PY) -m ablation.export out=results/ablation.csv
+	@echo "Dashboard: $(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db"
+
+plan-demo: install
 	$(PY) -m ablation.plan model=yolov5n,yolov5s attention=simam,ema,se placement=neck,after_c3,before_sppf out=plans/demo
 
 clean:
-	rm -rf plans outputs multirun .pytest_cache
+	rm -rf plans outputs multirun runs datasets .pytest_cache

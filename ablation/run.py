@@ -26,10 +26,12 @@ from .planner import generate
 from .preflight import preflight
 from .surgery import BASELINE, PlacementError
 from .track import FAILED, FINISHED, Store
+from .train.devices import lease, register_resolvers
 from .train.hyps import resolve_hyp
 from .train.worker import ERROR, RESULT
 
 IDENTITY_EXCLUDES = ("tracking", "preflight", "out")
+register_resolvers()
 
 
 def config_hash(entry: GridEntry) -> str:
@@ -90,24 +92,33 @@ def _train(entry: GridEntry, cfg: DictConfig, workdir: Path, store: Store, run_i
     store.log_metrics(run_id, {"params": check.params, "gflops": check.gflops})
     (workdir / "model_summary.txt").write_text(check.summary)
     store.log_artifact(run_id, workdir / "model_summary.txt")
-    job = {
-        "run_id": run_id,
-        "tracking_uri": store.uri,
-        "experiment": store.experiment,
-        "options": upstream_options(cfg, model_yaml, data.yaml, workdir),
-    }
     job_file = workdir / "job.json"
-    job_file.write_text(json.dumps(job, indent=1))
-    code = _spawn_worker(job_file, workdir / "train.log")
+    with lease(str(cfg.train.device)) as device:
+        if device.gpu:
+            store.log_params(run_id, {"gpu": device.gpu})
+        job = {
+            "run_id": run_id,
+            "tracking_uri": store.uri,
+            "experiment": store.experiment,
+            "threads": device.threads,
+            "options": upstream_options(cfg, model_yaml, data.yaml, workdir),
+        }
+        job_file.write_text(json.dumps(job, indent=1))
+        code = _spawn_worker(job_file, workdir / "train.log", device.env)
     store.log_artifact(run_id, workdir / "train.log")
     if code != 0 or not (workdir / RESULT).is_file():
         error_file = workdir / ERROR
         detail = error_file.read_text() if error_file.is_file() else ""
         return _fail(store, run_id, workdir, _exit_sentence(code, detail), detail)
     result = json.loads((workdir / RESULT).read_text())
-    final = {**result["final"], "train_seconds": result["seconds"], "params": check.params, "gflops": check.gflops}
-    last_epoch = result["epochs"][-1]["epoch"] if result["epochs"] else 0
-    store.log_metrics(run_id, final, step=last_epoch)
+    final = {
+        **result["final"], "train_seconds": result["seconds"], "params": check.params, "gflops": check.gflops,
+        "images_per_second": result["images_per_second"],
+    }
+    if result.get("gpu_mem_peak_gb") is not None:
+        final["gpu_mem_peak_gb"] = result["gpu_mem_peak_gb"]
+    # Upstream's final validation of best.pt, one step after the last epoch (step = epochs trained).
+    store.log_metrics(run_id, final, step=len(result["epochs"]))
     save_dir = Path(result["save_dir"])
     for name in ("results.csv", "opt.yaml", "hyp.yaml"):
         if (save_dir / name).is_file():
@@ -130,9 +141,9 @@ def upstream_options(cfg: DictConfig, model_yaml: Path, data_yaml: Path, workdir
     return options
 
 
-def _spawn_worker(job_file: Path, log_file: Path) -> int:
+def _spawn_worker(job_file: Path, log_file: Path, extra_env: dict[str, str]) -> int:
     """Train in a child process; its output goes to ``log_file`` and, live, to ours."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra_env}
     env.pop("MLFLOW_RUN_ID", None)  # never let the child attach to someone else's run
     with log_file.open("wb") as log:
         proc = subprocess.Popen(

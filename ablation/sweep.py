@@ -96,3 +96,21 @@ def job_result(job: Any) -> dict[str, Any]:
     err = job._return_value
     name = " ".join(job.overrides or [])
     return {"name": name, "status": FAILED, "error": f"{type(err).__name__}: {err}"}
+
+
+def unique_jobs(jobs: Sequence[Sequence[str]], configs: Sequence[DictConfig]) -> set[int]:
+    """``id()`` of the first job of every distinct config (the same resolved config never runs twice)."""
+    from omegaconf import OmegaConf
+
+    from .grid import describe
+    from .run import config_hash
+
+    seen: set[str] = set()
+    keep: set[int] = set()
+    for job, cfg in zip(jobs, configs):
+        task = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+        digest = config_hash(describe(task))
+        if digest not in seen:
+            seen.add(digest)
+            keep.add(id(job))
+    return keep

@@ -35,7 +35,8 @@ def resolve(cfg: Any, workdir: Path) -> Dataset:
         return load(Path(str(cfg.path)).expanduser(), workdir)
     from .synthetic import SyntheticSpec, ensure
 
-    spec = SyntheticSpec(train=int(cfg.train), val=int(cfg.val), imgsz=int(cfg.imgsz), seed=int(cfg.seed))
+    fields = ("train", "val", "imgsz", "seed", "max_objects", "min_size", "max_size")
+    spec = SyntheticSpec(**{k: int(cfg[k]) for k in fields if cfg.get(k) is not None})
     source = ensure(Path(str(cfg.root)).expanduser(), spec)
     data = load(source, workdir)
     return Dataset(data.yaml, "synthetic", data.nc, data.names)

@@ -38,6 +38,14 @@ class TrainResult:
     final: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     best: Path | None = None
+    images: int = 0  # training images seen
+    batch_seconds: float = 0.0  # time in training batches (no validation, no setup)
+    gpu_mem_peak_gb: float | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # decisions logged as run params
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.batch_seconds if self.batch_seconds else 0.0
 
 
 def upstream_options(options: dict[str, Any]) -> Any:
@@ -54,16 +62,43 @@ def upstream_options(options: dict[str, Any]) -> Any:
     return opt
 
 
-def train_upstream(options: dict[str, Any], on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
-    """Train with upstream ``train.main``; ``options`` are ``train.run`` keyword arguments."""
+def train_upstream(
+    options: dict[str, Any],
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    on_note: Callable[[dict[str, str]], None] | None = None,
+) -> TrainResult:
+    """Train with upstream ``train.main``; ``options`` are ``train.run`` keyword arguments plus
+    ours: ``amp`` (auto/true/false) and ``deterministic`` (strict/warn), see ``conf/train``."""
     compat.install()
+    import torch
     from yolov5 import train
     from yolov5.utils.callbacks import Callbacks
 
     compat.provide_fonts()
+    options = dict(options)
+    amp_policy, deterministic = str(options.pop("amp", "auto")).lower(), str(options.pop("deterministic", "warn"))
     opt = upstream_options(options)
     result = TrainResult(save_dir=Path(opt.project) / opt.name)
     callbacks = Callbacks()
+
+    def note(values: dict[str, str]) -> None:
+        result.notes.update(values)
+        if on_note is not None:
+            on_note(values)
+
+    def record_amp(amp: bool, reason: str) -> None:
+        note({"amp": str(amp).lower(), "amp_reason": reason})
+
+    clock = {"start": 0.0}
+
+    def epoch_start() -> None:
+        clock["start"] = clock["last"] = time.perf_counter()
+
+    def batch_end(model: Any, ni: int, imgs: Any, *rest: Any) -> None:
+        now = time.perf_counter()
+        result.images += int(imgs.shape[0])
+        result.batch_seconds += now - clock["last"]
+        clock["last"] = now
 
     def fit_epoch_end(log_vals: list[Any], epoch: int, best_fitness: Any, fi: Any) -> None:
         values = {k: float(v) for k, v in zip(EPOCH_KEYS, log_vals)}
@@ -82,9 +117,18 @@ def train_upstream(options: dict[str, Any], on_epoch: Callable[[int, dict[str, f
 
     callbacks.register_action("on_fit_epoch_end", callback=fit_epoch_end)
     callbacks.register_action("on_train_end", callback=train_end)
+    callbacks.register_action("on_train_epoch_start", callback=epoch_start)
+    callbacks.register_action("on_train_batch_end", callback=batch_end)
+    note({"deterministic": deterministic})
     start = time.perf_counter()
-    with compat.trusted_checkpoints(opt.project):
+    with (
+        compat.trusted_checkpoints(opt.project),
+        compat.deterministic_mode(deterministic),
+        compat.offline_amp_check(amp_policy, record_amp),
+    ):
         train.main(opt, callbacks)
     result.seconds = time.perf_counter() - start
     result.save_dir = Path(opt.save_dir)
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        result.gpu_mem_peak_gb = torch.cuda.max_memory_allocated() / 2**30
     return result

@@ -35,8 +35,13 @@ def main(job_path: str) -> int:
             if store is not None:
                 store.log_metrics(job["run_id"], values, step=epoch)
 
-        result = train_upstream(job["options"], on_epoch)
-        (folder / RESULT).write_text(json.dumps(asdict(result), default=str, indent=1))
+        def on_note(values: dict[str, str]) -> None:
+            if store is not None:
+                store.log_params(job["run_id"], values)
+
+        result = train_upstream(job["options"], on_epoch, on_note)
+        record = {**asdict(result), "images_per_second": result.images_per_second}
+        (folder / RESULT).write_text(json.dumps(record, default=str, indent=1))
         return 0
     except BaseException:  # noqa: BLE001 - everything, KeyboardInterrupt included, is recorded
         (folder / ERROR).write_text(traceback.format_exc())

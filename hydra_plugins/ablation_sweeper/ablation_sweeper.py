@@ -45,7 +45,7 @@ class AblationSweeper(BasicSweeper):
         return list(BasicSweeper.split_overrides_to_chunks(list(unique.values()), max_batch_size))
 
     def sweep(self, arguments: list[str]) -> Any:
-        from ablation.sweep import SweepError, finish_sweep, job_result, start_sweep, validate_jobs
+        from ablation.sweep import SweepError, finish_sweep, job_result, start_sweep, unique_jobs, validate_jobs
 
         assert self.config is not None and self.launcher is not None and self.hydra_context is not None
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
@@ -58,6 +58,10 @@ class AblationSweeper(BasicSweeper):
         except SweepError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
+        keep = unique_jobs(jobs, configs)  # e.g. the default attention is the baseline already
+        batches = [[job for job in batch if id(job) in keep] for batch in batches]
+        batches = [batch for batch in batches if batch]
+        jobs = [job for batch in batches for job in batch]
         sweep = start_sweep(self.config, arguments, len(jobs))
         parent = f"tracking.parent_run_id={sweep.run_id}"
         results: list[dict[str, Any]] = []

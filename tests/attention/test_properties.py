@@ -40,8 +40,9 @@ def test_batch_one_in_training_mode(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_backward_reaches_every_parameter(name: str) -> None:
     m = build(name, 64).train()
-    x = torch.randn(2, 64, 8, 6)
+    x = torch.randn(2, 64, 8, 6, requires_grad=True)  # parameter-free modules still backpropagate
     m(x).square().mean().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
     for pname, p in m.named_parameters():
         assert p.grad is not None, f"{name}.{pname} got no gradient"
         assert torch.isfinite(p.grad).all(), f"{name}.{pname} has a non-finite gradient"
@@ -51,7 +52,7 @@ def test_backward_reaches_every_parameter(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_autocast(name: str, dtype: torch.dtype) -> None:
     m = build(name, 64).train()
-    x = torch.randn(2, 64, 10, 7)
+    x = torch.randn(2, 64, 10, 7, requires_grad=True)
     with torch.autocast("cpu", dtype=dtype):
         y = m(x)
     assert y.shape == x.shape

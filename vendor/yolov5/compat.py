@@ -95,3 +95,93 @@ def trusted_checkpoints(directory: str | Path) -> Iterator[None]:
         yield
     finally:
         torch.load = original
+
+
+DETERMINISTIC_MODES = ("strict", "warn")
+
+
+@contextlib.contextmanager
+def deterministic_mode(mode: str) -> Iterator[None]:
+    """How upstream's ``init_seeds(deterministic=True)`` takes effect inside the block.
+
+    Upstream calls ``torch.use_deterministic_algorithms(True)``. On CUDA some backward kernels
+    (adaptive pooling, bilinear interpolation, index_add, ...) have no deterministic version and
+    then raise at the first step. ``warn`` keeps every kernel that has a deterministic version
+    deterministic and lets the others run with a warning (``warn_only=True``); on CPU it computes
+    exactly what ``strict`` does. ``strict`` is upstream's behaviour.
+    """
+    import torch
+
+    if mode not in DETERMINISTIC_MODES:
+        raise ValueError(f"train.deterministic={mode!r}; choose one of {', '.join(DETERMINISTIC_MODES)}.")
+    original = torch.use_deterministic_algorithms
+
+    def use(enabled: bool, *, warn_only: bool = False) -> None:
+        original(enabled, warn_only=warn_only or (enabled and mode == "warn"))
+
+    torch.use_deterministic_algorithms = use
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms = original
+
+
+@contextlib.contextmanager
+def offline_amp_check(policy: str, record: Any) -> Iterator[None]:
+    """Replace upstream's ``check_amp`` inside the block; ``record(amp, reason)`` gets the decision.
+
+    Upstream compares its fresh model's detections in FP32 and under autocast and, if they differ,
+    downloads ``yolov5n.pt`` to try again: offline that hangs or silently disables AMP. Ours never
+    touches the network: ``auto`` compares the model's raw outputs (boxes normalised by the image
+    size, confidences) in FP32 and under autocast on a fixed input within upstream's 10 %
+    tolerance; ``true``/``false`` force the decision. AMP only ever applies on CUDA.
+    """
+    from yolov5 import train
+
+    def check(model: Any) -> bool:
+        amp, reason = _amp_decision(model, policy)
+        record(amp, reason)
+        return amp
+
+    original = train.check_amp
+    train.check_amp = check
+    try:
+        yield
+    finally:
+        train.check_amp = original
+
+
+def _amp_decision(model: Any, policy: str) -> tuple[bool, str]:
+    device = next(model.parameters()).device
+    if device.type != "cuda":
+        return False, f"AMP is only used on CUDA (device {device.type})"
+    if policy in ("true", "false"):
+        return policy == "true", f"forced by train.amp={policy}"
+    ok, worst = amp_self_check(model)
+    return ok, f"offline self-check: max |FP32 - AMP| = {worst:.4f} (tolerance 0.1)"
+
+
+def amp_self_check(model: Any, size: int = 256, tolerance: float = 0.1) -> tuple[bool, float]:
+    """Raw detections in FP32 vs under autocast on the model's device, on a fixed random input.
+
+    Boxes are divided by the image size so that every column is on a 0-1 scale, as upstream's
+    normalised comparison; returns (within tolerance and finite, largest difference).
+    """
+    import copy
+
+    import torch
+
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(0)  # never draws from the training's global RNG
+    x = torch.rand(1, 3, size, size, generator=generator).to(device)
+    m = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        full = m(x)[0].float()
+        with torch.autocast(device.type):
+            mixed = m(x)[0].float()
+    if not torch.isfinite(mixed).all():
+        return False, float("inf")
+    full[..., :4] /= size
+    mixed[..., :4] /= size
+    worst = (full - mixed).abs().max().item()
+    return worst <= tolerance, worst
