@@ -29,7 +29,7 @@ from vendor.yolov5 import compat
 compat.install(); compat.provide_fonts()
 from yolov5 import train
 for cfg in sys.argv[2:]:
-    train.run(data=sys.argv[1], cfg=cfg, epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0,
+    train.run(data=sys.argv[1], cfg=cfg, weights='', epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0,
               device='cpu', seed=0, project=str(pathlib.Path(cfg).parent / 'plain'), name=pathlib.Path(cfg).stem)
 """
 

@@ -77,3 +77,17 @@ def test_cli_exit_codes_and_bad_config(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "attention must be one of" in bad.stderr and "simam" in bad.stderr
     assert not (tmp_path / "plan.csv").exists()
+
+
+def test_every_attention_at_every_placement_plans_on_yolov5n_and_yolov5s(tmp_path: Path) -> None:
+    from ablation.attention import ATTENTION
+
+    placements = ["backbone_end", "before_sppf", "after_c3", "neck", "c3_inside"]
+    code = main([
+        "model=yolov5n,yolov5s", f"attention={','.join(ATTENTION.names())}", f"placement={','.join(placements)}",
+        f"out={tmp_path}",
+    ])
+    rows = read_plan(tmp_path)
+    assert [r["name"] for r in rows if r["error"]] == []
+    assert code == 0 and len(rows) == 2 * (1 + len(ATTENTION) * len(placements))
+    assert all(int(r["params"]) > 0 and float(r["gflops"]) > 0 for r in rows)

@@ -1,10 +1,12 @@
 """Double Attention (Chen et al., "A²-Nets: Double Attention Networks", NeurIPS 2018).
 
-A = conv_A(x) (c_m maps), B = conv_B(x), V = conv_V(x) (c_n maps), all 1x1.
-Gather: G = A · softmax(B over the H·W positions)ᵀ (c_m x c_n global descriptors).
-Distribute: Z = G · softmax(V over the c_n descriptors). Reconstruct c_m → C (1x1), add to x.
-Every softmax has its dim (the circulating copy's dim-less softmax normalises across the batch).
-Parameters (c_m = c_n = c): 3·(C·c + c) + (c·C + C).
+A = conv_A(x) (c_m maps), B = conv_B(x), V = conv_V(x) (c_n maps), all 1x1; c_m, c_n default to
+max(C/4, 1). Gather: G = A · softmax(B over the H·W positions)ᵀ, c_m x c_n global descriptors.
+Distribute: Z = G · softmax(V over the c_n descriptors at each position). Reconstruct c_m → C
+(1x1) and add to the input: the paper's residual block, output x + conv(Z). Every softmax names
+its dim (the circulating copy's dim-less softmax normalises across the batch).
+Parameters: (C·c_m + c_m) + 2·(C·c_n + c_n) + (c_m·C + C), the last term absent without
+``reconstruct`` (which then needs c_m = C).
 """
 
 from __future__ import annotations
@@ -33,5 +35,5 @@ class DoubleAttention(nn.Module):
         a = self.conv_a(x).reshape(b, self.c_m, h * w)
         gather = self.conv_b(x).reshape(b, self.c_n, h * w).softmax(-1)
         distribute = self.conv_v(x).reshape(b, self.c_n, h * w).softmax(1)
-        z = (a @ gather.transpose(1, 2)) @ distribute  # (B, c_m, H·W)
-        return x + self.reconstruct(z.reshape(b, self.c_m, h, w))
+        z = (a @ gather.transpose(1, 2)) @ distribute
+        return (x + self.reconstruct(z.reshape(b, self.c_m, h, w))).to(x.dtype)

@@ -1,30 +1,70 @@
 """Global Attention Mechanism (Liu et al., "Global Attention Mechanism: Retain Information to
-Enhance Channel-Spatial Interactions", arXiv 2112.05561, 2021).
+Enhance Channel-Spatial Interactions", arXiv 2021).
 
-Channel submodule: permute to channels-last, MLP C → C/r → C, permute back, sigmoid, rescale.
-Spatial submodule: 7x7 conv C → C/r + BN + ReLU, 7x7 conv C/r → C + BN, sigmoid, rescale.
-Parameters (h = C/r): (C·h + h) + (h·C + C) + (49·C·h + h) + 2h + (49·h·C + C) + 2C.
+Channel submodule: permute to (B, H, W, C), MLP C → C/r → C (ReLU), permute back, sigmoid:
+x' = x·Mc. Spatial submodule (no pooling): 7×7 conv C → C/r, BN, ReLU, 7×7 conv C/r → C, BN,
+sigmoid: x'' = x'·Ms. With ``group=True`` both 7×7 convs use g groups (g = fit_groups of r over
+the widths both convs split) and the hidden channels are shuffled between them, as the paper does
+for ResNet-50.
+Parameters (h = C/r): 2·C·h + h + C (MLP) + 98·C·h/g (convs, no bias: BN follows) + 2·h + 2·C (BN).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .registry import ATTENTION
+from .registry import ATTENTION, fit_groups
 
 
-@ATTENTION.register("gam", paper="Liu et al., Global Attention Mechanism, arXiv 2112.05561, 2021")
-class GAM(nn.Module):
-    def __init__(self, channels: int, rate: int = 4) -> None:
-        super().__init__()
-        hidden = max(channels // rate, 1)
-        self.channel = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
-        self.spatial = nn.Sequential(
-            nn.Conv2d(channels, hidden, 7, padding=3), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, channels, 7, padding=3), nn.BatchNorm2d(channels),
-        )
+class _BatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm that uses its running statistics when a batch holds one value per channel.
+
+    Batch statistics of a single value are undefined (torch raises); this happens only for a
+    1×1 map at batch 1 in training, where the running estimate is the only sensible choice.
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x * self.channel(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).sigmoid()
-        return x * self.spatial(x).sigmoid()
+        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
+
+
+@ATTENTION.register(
+    "gam",
+    paper="Liu et al., Global Attention Mechanism: Retain Information to Enhance Channel-Spatial Interactions, arXiv 2021",
+)
+class GAM(nn.Module):
+    def __init__(self, channels: int, rate: int = 4, group: bool = False) -> None:
+        super().__init__()
+        hidden = max(channels // rate, 1)
+        self.groups = fit_groups(math.gcd(channels, hidden), rate) if group else 1
+        self.channel_mlp = nn.Sequential(
+            nn.Linear(channels, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, channels),
+        )
+        self.spatial_in = nn.Sequential(
+            nn.Conv2d(channels, hidden, 7, padding=3, groups=self.groups, bias=False),
+            _BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
+        )
+        self.spatial_out = nn.Sequential(
+            nn.Conv2d(hidden, channels, 7, padding=3, groups=self.groups, bias=False),
+            _BatchNorm2d(channels),
+        )
+
+    def _shuffle(self, x: torch.Tensor) -> torch.Tensor:
+        if self.groups == 1:
+            return x
+        b, c, h, w = x.shape
+        return x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mc = self.channel_mlp(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2).sigmoid()
+        x = x * mc
+        ms = self.spatial_out(self._shuffle(self.spatial_in(x))).sigmoid()
+        return x * ms

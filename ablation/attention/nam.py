@@ -1,30 +1,50 @@
 """Normalization-based Attention Module (Liu et al., "NAM: Normalization-based Attention
-Module", NeurIPS 2021 workshop, arXiv 2111.12419), channel submodule.
+Module", NeurIPS 2021 ImageNet PPF workshop, arXiv 2111.12419), channel submodule.
 
-Mc = sigmoid(W_γ · BN(x)) with W_γ = |γ| / Σ|γ| (the BN scale factors measure each channel's
-variance, so no extra weights are learned); output = Mc · x (the multiplicative form of the
-paper's equation; the module adds no residual of its own).
-Parameters: 2C (BN affine).
+Mc = sigmoid(W_γ · BN(x)), W_γ = |γ| / Σ|γ| from the BN scale factors γ (a channel's γ measures
+its variance, so the attention learns no weights of its own); output = Mc · x.
+Multiplicative form, no residual: the paper's equation is Mc = sigmoid(W_γ(BN(F1))) and the
+official code returns ``sigmoid(x) * residual`` where "residual" is just the saved input, i.e.
+Mc · F1 — adding F1 on top would be a different module. Differences from the paper:
+- only the channel submodule (as in the official release); the pixel-normalisation spatial
+  submodule and the L1 penalty on γ that the paper adds to the training loss are not included;
+- W_γ is differentiable (the equation as written); the official code reads ``weight.data``, so
+  there γ gets gradient through BN only.
+W_γ is computed in float32 (1/C is near float16's subnormal range at C = 1024).
+The BN uses its running statistics in the one case where batch statistics are undefined (a 1x1
+map at batch 1 in training), where torch would raise.
+Parameters: 2C (BN affine γ, β).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .registry import ATTENTION
+
+
+class _BatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm that falls back to running statistics when a batch holds one value per channel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
 
 
 @ATTENTION.register("nam", paper="Liu et al., NAM: Normalization-based Attention Module, arXiv 2111.12419, 2021")
 class NAM(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=True)
+        self.bn = _BatchNorm2d(channels)
 
     def channel_weights(self) -> torch.Tensor:
-        gamma = self.bn.weight.abs()
+        """W_γ = |γ| / Σ|γ|, shape (C,), float32."""
+        gamma = self.bn.weight.float().abs()
         return gamma / gamma.sum()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.channel_weights().to(x.dtype).view(1, -1, 1, 1)
-        return x * (self.bn(x) * w).sigmoid()
+        w = self.channel_weights().view(1, -1, 1, 1)
+        return x * (self.bn(x) * w).sigmoid().to(x.dtype)

@@ -2,14 +2,17 @@
 Super-Resolution", CVPR 2019).
 
 Covariance pooling of the centred (C, H·W) features, matrix square root by Newton-Schulz
-iterations on the trace-normalised covariance, per-channel statistic = row mean of the square
-root, then 1x1 conv C → C/r + ReLU, 1x1 conv C/r → C, sigmoid, rescale. The covariance and
-Newton-Schulz maths run in float32 with autocast off (float16 overflows there, and upstream
-validates with ``model.half()``). Cost O(C²·H·W + C³) per image.
-Parameters: (C·C/r + C/r) + (C/r·C + C).
+iterations on the trace-normalised covariance (rescaled by √trace after), per-channel statistic =
+row mean of the square root, then 1x1 conv C → C/r + ReLU, 1x1 conv C/r → C, sigmoid, rescale x.
+The covariance and Newton-Schulz maths run in float32 with autocast off (float16 overflows there,
+and upstream validates with ``model.half()``); the trace carries an eps so H·W = 1 (a zero
+covariance) gives a zero statistic, not NaN. Cost O(C²·H·W + iterations·C³) per image.
+Parameters: (C·C' + C') + (C'·C + C), C' = max(C/r, 1).
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import torch
 from torch import nn
@@ -18,7 +21,7 @@ from .registry import ATTENTION
 
 
 def newton_schulz_sqrt(a: torch.Tensor, iterations: int, eps: float = 1e-8) -> torch.Tensor:
-    """Square root of a batch of symmetric PSD matrices (B, C, C), float32."""
+    """Square root of a batch (B, C, C) of symmetric positive semi-definite matrices."""
     eye = torch.eye(a.shape[-1], dtype=a.dtype, device=a.device).expand_as(a)
     norm = a.diagonal(dim1=1, dim2=2).sum(-1).view(-1, 1, 1) + eps
     y, z = a / norm, eye
@@ -39,12 +42,15 @@ class SOCA(nn.Module):
         )
 
     def channel_statistic(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, 1, 1) row means of the covariance square root, float32."""
         b, c, h, w = x.shape
-        with torch.autocast(device_type=x.device.type, enabled=False):
+        # autocast off where it exists (not on the meta device, where GFLOPs are counted)
+        off = torch.autocast(x.device.type, enabled=False) if x.device.type != "meta" else contextlib.nullcontext()
+        with off:
             f = x.float().reshape(b, c, h * w)
             f = f - f.mean(-1, keepdim=True)
             cov = f @ f.transpose(1, 2) / (h * w)
             return newton_schulz_sqrt(cov, self.iterations).mean(-1).view(b, c, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.fc(self.channel_statistic(x).to(x.dtype))
+        return (x * self.fc(self.channel_statistic(x).to(x.dtype))).to(x.dtype)

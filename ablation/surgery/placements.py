@@ -58,7 +58,7 @@ class Placement:
             return "neck-" + "".join(self.scales)
         if self.kind == "c3_inside":
             return f"c3_inside-{self.point}-{self.scope}"
-        if self.kind == "custom":
+        if self.kind == "custom" and self.after:
             return "custom-" + "_".join(map(str, self.after))
         return self.kind
 

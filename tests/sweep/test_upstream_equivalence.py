@@ -52,7 +52,7 @@ compat.install(); compat.provide_fonts()  # offline machine: no font download (n
 from yolov5 import train
 from yolov5.models import yolo
 train.run(data=sys.argv[1], cfg=str(__import__('pathlib').Path(yolo.__file__).parent / 'yolov5n.yaml'),
-          epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0, device='cpu', seed=0,
+          weights='', epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0, device='cpu', seed=0,
           project=sys.argv[2], name='upstream', exist_ok=True)
 """
 
