@@ -25,16 +25,22 @@ def test_parameter_count(channels: int) -> None:
     assert sum(p.numel() for p in ATTENTION.build("soca", channels).parameters()) == expected
 
 
-def test_newton_schulz_square_root_squared_is_the_matrix() -> None:
+def test_newton_schulz_square_root_squared_is_the_normalised_covariance() -> None:
     a = random_spd(3, 16)
     trace = a.diagonal(dim1=1, dim2=2).sum(-1).view(-1, 1, 1)
-    for iterations, tol in [(5, 2e-3), (10, 1e-5)]:
-        s = newton_schulz_sqrt(a, iterations)
-        normalised = s / trace.sqrt()
-        torch.testing.assert_close(normalised @ normalised, a / trace, atol=tol, rtol=0)
-        torch.testing.assert_close(s @ s, a, atol=tol * 40, rtol=0)
-    torch.testing.assert_close(newton_schulz_sqrt(a, 10), eigh_sqrt(a), atol=1e-4, rtol=1e-4)
-    assert (newton_schulz_sqrt(a, 1) @ newton_schulz_sqrt(a, 1) - a).abs().max() > 1e-2
+    target = a / trace
+
+    def error(iterations: int) -> float:
+        s = newton_schulz_sqrt(a, iterations) / trace.sqrt()
+        return (s @ s - target).abs().max().item() / target.abs().max().item()
+
+    errors = [error(i) for i in (1, 3, 5, 10)]
+    assert errors == sorted(errors, reverse=True) and errors[0] > 0.3
+    assert errors[2] < 0.06  # the paper's 5 iterations: an approximation, within 6 %
+    assert errors[3] < 1e-5  # converged
+    s = newton_schulz_sqrt(a, 10)
+    torch.testing.assert_close(s @ s, a, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(s, eigh_sqrt(a), atol=1e-4, rtol=1e-4)
 
 
 def test_statistic_is_row_mean_of_covariance_square_root() -> None:
