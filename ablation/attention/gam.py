@@ -14,23 +14,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ._batchnorm import BatchNorm2d
 from .registry import ATTENTION, fit_groups
 
-
-class _BatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm that uses its running statistics when a batch holds one value per channel.
-
-    Batch statistics of a single value are undefined (torch raises); this happens only for a
-    1×1 map at batch 1 in training, where the running estimate is the only sensible choice.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
-        return super().forward(x)
 
 
 @ATTENTION.register(
@@ -49,12 +37,12 @@ class GAM(nn.Module):
         )
         self.spatial_in = nn.Sequential(
             nn.Conv2d(channels, hidden, 7, padding=3, groups=self.groups, bias=False),
-            _BatchNorm2d(hidden),
+            BatchNorm2d(hidden),
             nn.ReLU(inplace=True),
         )
         self.spatial_out = nn.Sequential(
             nn.Conv2d(hidden, channels, 7, padding=3, groups=self.groups, bias=False),
-            _BatchNorm2d(channels),
+            BatchNorm2d(channels),
         )
 
     def _shuffle(self, x: torch.Tensor) -> torch.Tensor:

@@ -19,26 +19,18 @@ Parameters: 2C (BN affine γ, β).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ._batchnorm import BatchNorm2d
 from .registry import ATTENTION
 
-
-class _BatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm that falls back to running statistics when a batch holds one value per channel."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
-        return super().forward(x)
 
 
 @ATTENTION.register("nam", paper="Liu et al., NAM: Normalization-based Attention Module, arXiv 2111.12419, 2021")
 class NAM(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.bn = _BatchNorm2d(channels)
+        self.bn = BatchNorm2d(channels)
 
     def channel_weights(self) -> torch.Tensor:
         """W_γ = |γ| / Σ|γ|, shape (C,), float32."""

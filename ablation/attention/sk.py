@@ -17,19 +17,11 @@ Parameters: M·(9·C·C/G + 2C) (branches) + C·d + 2d (fuse) + M·d·C (select)
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ._batchnorm import BatchNorm2d
 from .registry import ATTENTION, fit_groups
 
-
-class _BatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm that falls back to running statistics when a batch holds one value per channel."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and x.shape[0] * x.shape[2] * x.shape[3] == 1:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
-        return super().forward(x)
 
 
 @ATTENTION.register("sk", paper="Li et al., Selective Kernel Networks, CVPR 2019")
@@ -43,13 +35,13 @@ class SKAttention(nn.Module):
         self.branches = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(channels, channels, 3, padding=m, dilation=m, groups=self.groups, bias=False),
-                _BatchNorm2d(channels),
+                BatchNorm2d(channels),
                 nn.ReLU(inplace=True),
             )
             for m in range(1, branches + 1)
         )
         self.dim = max(channels // reduction, min_dim)
-        self.fuse = nn.Sequential(nn.Conv2d(channels, self.dim, 1, bias=False), _BatchNorm2d(self.dim), nn.ReLU(inplace=True))
+        self.fuse = nn.Sequential(nn.Conv2d(channels, self.dim, 1, bias=False), BatchNorm2d(self.dim), nn.ReLU(inplace=True))
         self.select = nn.Conv2d(self.dim, channels * branches, 1, bias=False)
 
     def branch_weights(self, u: torch.Tensor) -> torch.Tensor:
