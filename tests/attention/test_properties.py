@@ -27,10 +27,11 @@ def test_shape_kept_square_odd_nonsquare(name: str, channels: int) -> None:
         assert torch.isfinite(y).all()
 
 
+@pytest.mark.parametrize("shape", [(1, 32, 6, 9), (1, 16, 1, 1)], ids=["6x9", "1x1"])
 @pytest.mark.parametrize("name", NAMES)
-def test_batch_one_in_training_mode(name: str) -> None:
-    m = build(name, 32).train()
-    x = torch.randn(1, 32, 6, 9, requires_grad=True)
+def test_batch_one_in_training_mode(name: str, shape: tuple[int, ...]) -> None:
+    m = build(name, shape[1]).train()
+    x = torch.randn(*shape, requires_grad=True)
     y = m(x)
     assert y.shape == x.shape
     y.square().mean().backward()
@@ -89,3 +90,21 @@ def test_no_adaptive_pooling(name: str) -> None:
     """Adaptive pooling has no deterministic CUDA backward; upstream trains deterministically."""
     bad = (torch.nn.AdaptiveAvgPool2d, torch.nn.AdaptiveMaxPool2d, torch.nn.AdaptiveAvgPool1d)
     assert not [type(c).__name__ for c in build(name, 64).modules() if isinstance(c, bad)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nothing_mixes_across_the_batch(name: str) -> None:
+    """In eval mode each sample's output depends on that sample only (no softmax over the batch)."""
+    m = build(name, 32).eval()
+    with torch.no_grad():  # move zero-initialised gates (criss-cross gamma, shuffle weights) off zero
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    x = torch.randn(2, 32, 6, 5)
+    x2 = x.clone()
+    x2[1] = torch.randn(32, 6, 5) * 3
+    with torch.no_grad():
+        y, y2 = m(x), m(x2)
+        torch.testing.assert_close(y2[0], y[0], rtol=0, atol=1e-6)
+        assert (y[1] - y2[1]).abs().max() > 1e-2
+        # another batch size may use other GEMM blocking: equal up to float32 rounding
+        torch.testing.assert_close(m(x[:1]), y[:1], atol=1e-5, rtol=1e-3)
