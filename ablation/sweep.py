@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ class Sweep:
     store: Store
     run_id: str
     sweep_dir: Path
-    started: float = field(default_factory=time.time)
 
 
 def validate_jobs(configs: Sequence[DictConfig], sweep_dir: Path) -> None:

@@ -41,7 +41,6 @@ class TrainResult:
     images: int = 0  # training images seen
     batch_seconds: float = 0.0  # time in training batches (no validation, no setup)
     gpu_mem_peak_gb: float | None = None
-    notes: dict[str, str] = field(default_factory=dict)  # decisions logged as run params
 
     @property
     def images_per_second(self) -> float:
@@ -82,17 +81,16 @@ def train_upstream(
     callbacks = Callbacks()
 
     def note(values: dict[str, str]) -> None:
-        result.notes.update(values)
         if on_note is not None:
             on_note(values)
 
     def record_amp(amp: bool, reason: str) -> None:
         note({"amp": str(amp).lower(), "amp_reason": reason})
 
-    clock = {"start": 0.0}
+    clock = {"last": 0.0}  # end of the previous batch; batches are timed from epoch start
 
     def epoch_start() -> None:
-        clock["start"] = clock["last"] = time.perf_counter()
+        clock["last"] = time.perf_counter()
 
     def batch_end(model: Any, ni: int, imgs: Any, *rest: Any) -> None:
         now = time.perf_counter()
