@@ -69,13 +69,20 @@ def baseline_overrides(overrides: list[str]) -> list[str]:
     return kept + [f"attention={BASELINE}"]
 
 
+def with_baselines(combos: list[list[str]]) -> list[list[str]]:
+    """Every combo's baseline, then the combos; override lists equal up to order appear once."""
+    unique: dict[tuple[str, ...], list[str]] = {}
+    for job in [baseline_overrides(c) for c in combos] + combos:
+        unique.setdefault(tuple(sorted(job)), job)
+    return list(unique.values())
+
+
 def expand(config_name: str, overrides: list[str]) -> list[GridEntry]:
     fixed, sweeps = split_overrides(overrides)
     combos = [fixed + list(combo) for combo in itertools.product(*sweeps)]
-    with_baselines = [baseline_overrides(c) for c in combos] + combos
     entries: dict[str, GridEntry] = {}
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        for combo in with_baselines:
+        for combo in with_baselines(combos):
             entry = describe(compose_checked(config_name, combo))
             key = fingerprint(entry)
             entries.setdefault(key, entry)

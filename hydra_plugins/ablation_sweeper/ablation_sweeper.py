@@ -36,13 +36,10 @@ ConfigStore.instance().store(group="hydra/sweeper", name="ablation", node=Ablati
 class AblationSweeper(BasicSweeper):
     @staticmethod
     def split_arguments(overrides: list[Override], max_batch_size: int | None) -> list[list[list[str]]]:
-        from ablation.grid import baseline_overrides
+        from ablation.grid import with_baselines
 
-        jobs = BasicSweeper.split_arguments(overrides, None)[0]
-        unique: dict[tuple[str, ...], list[str]] = {}
-        for job in [baseline_overrides(j) for j in jobs] + jobs:
-            unique.setdefault(tuple(sorted(job)), job)
-        return list(BasicSweeper.split_overrides_to_chunks(list(unique.values()), max_batch_size))
+        jobs = with_baselines(BasicSweeper.split_arguments(overrides, None)[0])
+        return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))
 
     def sweep(self, arguments: list[str]) -> Any:
         from ablation.sweep import SweepError, finish_sweep, job_result, start_sweep, unique_jobs, validate_jobs
