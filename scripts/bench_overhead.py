@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PLAIN = """
 import sys, pathlib
+import ablation  # registers our modules with upstream's parse_model (the one import a plain checkout needs)
 from vendor.yolov5 import compat
-compat.install(); compat.provide_fonts()
+compat.provide_fonts()
 from yolov5 import train
 for cfg in sys.argv[2:]:
     train.run(data=sys.argv[1], cfg=cfg, weights='', epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0,
