@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from .surgery import BASELINE, PlacementError
 from .track import FAILED, FINISHED, Store
 from .train.devices import lease, register_resolvers
 from .train.hyps import resolve_hyp
+from .train.isolate import run_isolated
 from .train.worker import ERROR, RESULT
 
 IDENTITY_EXCLUDES = ("tracking", "preflight", "out")
@@ -96,14 +96,14 @@ def _train(entry: GridEntry, cfg: DictConfig, workdir: Path, store: Store, run_i
         if device.gpu:
             store.log_params(run_id, {"gpu": device.gpu})
         job = {
-            "run_id": run_id,
-            "tracking_uri": store.uri,
-            "experiment": store.experiment,
             "threads": device.threads,
             "options": upstream_options(cfg, model_yaml, data.yaml, workdir),
         }
         job_file.write_text(json.dumps(job, indent=1))
-        code = _spawn_worker(job_file, workdir / "train.log", device.env)
+        code = run_isolated(
+            job_file, workdir / "train.log", device.env, echo=os.environ.get("ABLATION_QUIET") != "1",
+            on_event=lambda event: _log_event(store, run_id, event),
+        )
     store.log_artifact(run_id, workdir / "train.log")
     if code != 0 or not (workdir / RESULT).is_file():
         error_file = workdir / ERROR
@@ -140,22 +140,12 @@ def upstream_options(cfg: DictConfig, model_yaml: Path, data_yaml: Path, workdir
     return options
 
 
-def _spawn_worker(job_file: Path, log_file: Path, extra_env: dict[str, str]) -> int:
-    """Train in a child process; its output goes to ``log_file`` and, live, to ours."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra_env}
-    env.pop("MLFLOW_RUN_ID", None)  # never let the child attach to someone else's run
-    with log_file.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ablation.train.worker", str(job_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-        )
-        assert proc.stdout is not None
-        for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
-            log.write(chunk)
-            if os.environ.get("ABLATION_QUIET") != "1":
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-        return proc.wait()
+def _log_event(store: Store, run_id: str, event: dict[str, Any]) -> None:
+    """A training child's progress (``worker.EVENTS``), logged while it trains."""
+    if event["kind"] == "metrics":
+        store.log_metrics(run_id, event["values"], step=int(event["step"]))
+    elif event["kind"] == "params":
+        store.log_params(run_id, event["values"])
 
 
 def _exit_sentence(code: int, detail: str) -> str:

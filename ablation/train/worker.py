@@ -1,8 +1,9 @@
 """``python -m ablation.train.worker JOB.json``: one config's training, in its own process.
 
-The sweep's job process starts this and waits; a crash, OOM kill or leak here cannot take the
-sweep down. Per-epoch metrics go straight to the job's MLflow run; the outcome is written next
-to JOB.json as ``result.json`` or, on failure, ``error.txt`` with the traceback.
+The sweep's job process starts it and waits; a crash, OOM kill or leak here cannot take the
+sweep down. The child never touches MLflow: per-epoch metrics and notes are appended to
+``events.jsonl`` next to JOB.json, which the waiting job process logs as they come. The outcome
+is written there too, as ``result.json`` or, on failure, ``error.txt`` with the traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-RESULT, ERROR = "result.json", "error.txt"
+RESULT, ERROR, EVENTS = "result.json", "error.txt", "events.jsonl"
 
 
 def main(job_path: str) -> int:
@@ -22,24 +23,24 @@ def main(job_path: str) -> int:
     job: dict[str, Any] = json.loads(job_file.read_text())
     folder = job_file.parent
     try:
-        import torch
+        with (folder / EVENTS).open("a") as events:
 
-        from ..track.store import Store
-        from .engine import train_upstream
+            def emit(kind: str, **data: Any) -> None:
+                events.write(json.dumps({"kind": kind, **data}) + "\n")
+                events.flush()
 
-        if job.get("threads"):
-            torch.set_num_threads(int(job["threads"]))
-        store = Store(job["tracking_uri"], job["experiment"]) if job.get("run_id") else None
+            import torch
 
-        def on_epoch(epoch: int, values: dict[str, float]) -> None:
-            if store is not None:
-                store.log_metrics(job["run_id"], values, step=epoch)
+            from .engine import train_upstream
 
-        def on_note(values: dict[str, str]) -> None:
-            if store is not None:
-                store.log_params(job["run_id"], values)
-
-        result = train_upstream(job["options"], on_epoch, on_note)
+            if job.get("threads"):
+                torch.set_num_threads(int(job["threads"]))
+            emit("params", values={"torch_threads": str(torch.get_num_threads())})
+            result = train_upstream(
+                job["options"],
+                on_epoch=lambda epoch, values: emit("metrics", step=epoch, values=values),
+                on_note=lambda values: emit("params", values=values),
+            )
         record = {**asdict(result), "images_per_second": result.images_per_second}
         (folder / RESULT).write_text(json.dumps(record, default=str, indent=1))
         return 0

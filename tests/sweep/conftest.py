@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vendor.yolov5 import compat
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 # 1 epoch at 64 px on 16 images: every stage of a real run, in seconds.
@@ -19,7 +21,7 @@ WITH_FAULTY_MODULES = [f"hydra.searchpath=[file://{FIXTURES / 'conf'}]"]
 
 def ablation(module: str, *args: str, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
+        **compat.launch_environ(),  # as from a shell: not this process's upstream-imported variables
         "ABLATION_PLUGINS": "faulty_attention",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(FIXTURES), os.environ.get("PYTHONPATH")])),
         "ABLATION_QUIET": "1",

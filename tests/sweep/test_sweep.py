@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from ablation.train.engine import EPOCH_KEYS
+from vendor.yolov5 import compat
 from ablation.train.engine import FINAL_KEYS as VALIDATED_AGAIN
 
 from .conftest import TINY, WITH_FAULTY_MODULES, ablation, store_uri
@@ -71,6 +74,16 @@ def test_finished_run_has_params_metrics_and_artifacts(sweep: dict) -> None:
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"yolov5n-se-neck.yaml", "results.csv", "train.log", "model_summary.txt", "weights"} <= artifacts
     assert [a.path for a in client.list_artifacts(run.info.run_id, "weights")] == ["weights/best.pt"]
+
+
+def test_training_child_has_the_threads_of_a_plain_process(sweep: dict) -> None:
+    # Upstream's import sets OMP_NUM_THREADS (cpu_count - 1, at most 8) for the whole process; a
+    # training child that inherited it would train slower, with other float sums, than upstream.
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"], env=compat.launch_environ(), capture_output=True, text=True
+    )
+    for name in ("yolov5n-none", "yolov5n-se-neck"):
+        assert sweep["runs"][name].data.params["torch_threads"] == fresh.stdout.strip(), name
 
 
 def test_per_epoch_metrics_equal_upstream_results_csv(sweep: dict) -> None:

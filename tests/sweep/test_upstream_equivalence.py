@@ -8,7 +8,6 @@ attention config trains beside it.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 
 from ablation.data.synthetic import CLASSES, SyntheticSpec, draw_image
+from vendor.yolov5 import compat
 
 from .conftest import ablation, store_uri
 
@@ -68,7 +68,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     assert ours.returncode == 0, ours.stderr[-3000:]
     # Plain upstream needs the checkpoint-safety switch off to reload its own best.pt (torch >= 2.6).
-    env = {**os.environ, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+    env = {**compat.launch_environ(), "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
     script = UPSTREAM.format(epochs=EPOCHS, imgsz=IMGSZ, batch=BATCH)
     plain = subprocess.run(
         [sys.executable, "-c", script, str(data), str(folder / "plain")],

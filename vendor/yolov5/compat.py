@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +23,21 @@ _UPSTREAM_NOISE = (
 
 _installed = False
 
+# Importing upstream (yolov5.utils.general) sets these for the whole process: OMP_NUM_THREADS to
+# min(8, cpu_count - 1). A plain run has loaded torch by then and keeps torch's own thread count;
+# a child process that inherited the variable would train with fewer threads (on 2 cores: 1, and
+# 1.6x slower, with different float sums) than plain upstream does.
+UPSTREAM_IMPORT_ENV = ("OMP_NUM_THREADS", "NUMEXPR_MAX_THREADS")
+_launch_env: dict[str, str | None] | None = None
+
 
 def install() -> None:
     """Idempotent: filter upstream deprecation noise and shim removed numpy names."""
-    global _installed
+    global _installed, _launch_env
     if _installed:
         return
+    if _launch_env is None and "yolov5.utils.general" not in sys.modules:
+        _launch_env = {key: os.environ.get(key) for key in UPSTREAM_IMPORT_ENV}
     for category, message in _UPSTREAM_NOISE:
         warnings.filterwarnings("ignore", message=message, category=category)
     # The ultralytics package (a yolov5 dependency) writes a settings file and prints a banner.
@@ -41,6 +51,17 @@ def install() -> None:
     if not hasattr(ImageFont.FreeTypeFont, "getsize"):  # removed in Pillow 10; upstream's plots call it
         ImageFont.FreeTypeFont.getsize = _text_size  # type: ignore[attr-defined]
     _installed = True
+
+
+def launch_environ() -> dict[str, str]:
+    """This process's environment as it was before upstream's import changed it (see above)."""
+    env = dict(os.environ)
+    for key, value in (_launch_env or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
 
 
 def _text_size(font: Any, text: str) -> tuple[int, int]:
