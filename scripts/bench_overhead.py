@@ -3,14 +3,15 @@
     .venv/bin/python scripts/bench_overhead.py [--model yolov5s] [--attention se] [--placement neck]
                                                [--epochs 3] [--imgsz 320] [--batch 16]
 
-The embedded synthetic data set is generated first, untimed (a one-time cost both sides share).
-Then two timed child processes of this one, one after the other:
-1. ``python -m ablation.run attention=A placement=P``: the sweep of that config and its baseline
-   (surgery, preflight, one training process per config, MLflow logging, export table);
-2. plain ``yolov5.train.run`` on the two yamls run 1 generated, same data, seed and settings, in
-   one process (its imports are timed too): the work a person would do by hand, at its fastest.
-Prints both wall-clock times, the ratio (target <= 1.05 on a 3-epoch CPU run), and whether the
-two baselines' results.csv are identical.
+Untimed first (one-time costs both sides share): the embedded synthetic data set is generated
+and ``python -m ablation.plan`` writes the config's yaml and its baseline's. Then two timed child
+processes of this one, one after the other:
+1. plain ``yolov5.train.run`` on those two yamls, same data, seed and settings, in one process
+   (its imports are timed too): the work a person would do by hand, at its fastest;
+2. ``python -m ablation.run attention=A placement=P``: the sweep of that config and its baseline
+   (surgery, preflight, one fresh training process per config, MLflow logging, export table).
+Prints both wall-clock times, the ratio (target <= 1.05 on a 3-epoch CPU run), the overhead in
+seconds per config, and whether the baselines' results.csv are identical.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ for cfg in sys.argv[2:]:
               device='cpu', seed=0, project=str(pathlib.Path(cfg).parent / 'plain'), name=pathlib.Path(cfg).stem)
 """
 
+PREPARE = """
+from pathlib import Path
+from omegaconf import OmegaConf
+from ablation.data.resolve import resolve
+resolve(OmegaConf.load('{conf}'), Path('.'))  # writes ./data.yaml
+"""
+
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
@@ -62,32 +70,30 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
     env = {**os.environ, "ABLATION_QUIET": "1", "PYTHONWARNINGS": "ignore"}
-    subprocess.run(
-        [sys.executable, "-c", "from pathlib import Path; from omegaconf import OmegaConf; from ablation.data.resolve import resolve; "
-         f"resolve(OmegaConf.load('{ROOT / 'conf' / 'data' / 'synthetic.yaml'}'), Path('.'))"], cwd=work, env=env, check=True,
-    )
+    grid = [f"model={args.model}", f"attention={args.attention}", f"placement={args.placement}"]
+    subprocess.run([sys.executable, "-c", PREPARE.format(conf=ROOT / "conf" / "data" / "synthetic.yaml")], cwd=work, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "ablation.plan", *grid, "out=plan"], cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
+    yamls = sorted(str(y) for y in (work / "plan").glob(f"{args.model}-*.yaml"))
+
+    # Plain upstream reloads its own best.pt after training: on torch >= 2.6 it needs this switch.
+    plain_env = {**env, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
+    script = PLAIN.format(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
+    plain = timed([sys.executable, "-c", script, str(work / "data.yaml"), *yamls], ROOT, plain_env)
     ours = timed(
-        [sys.executable, "-m", "ablation.run", f"model={args.model}", f"attention={args.attention}",
-         f"placement={args.placement}", f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
+        [sys.executable, "-m", "ablation.run", *grid, f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
          f"train.batch={args.batch}", "train.workers=0", "train.device=cpu", "hydra.sweep.dir=sweep",
          "tracking.log_weights=false"],
         work, env,
     )
-    jobs = sorted((work / "sweep").glob("[0-9]*"))
-    yamls = [str(next(j.glob(f"{args.model}-*.yaml"))) for j in jobs]
-    data = str(jobs[0] / "data.yaml")
-    # Plain upstream reloads its own best.pt after training: on torch >= 2.6 it needs this switch.
-    plain_env = {**env, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
-    script = PLAIN.format(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
-    plain = timed([sys.executable, "-c", script, data, *yamls], ROOT, plain_env)
     print(f"configs: {', '.join(Path(y).stem for y in yamls)}; {args.epochs} epochs at {args.imgsz} px, CPU")
-    print(f"ablation.run      {ours:8.1f} s")
     print(f"plain train.run   {plain:8.1f} s")
+    print(f"ablation.run      {ours:8.1f} s")
     print(f"ratio             {ours / plain:8.3f}  (target <= 1.05)")
-    base = jobs[0] / "train" / "results.csv"
-    plain_base = Path(yamls[0]).parent / "plain" / Path(yamls[0]).stem / "results.csv"
-    same = base.read_text() == plain_base.read_text()
-    print(f"baseline results.csv identical to plain upstream's: {'yes' if same else 'NO'}")
+    print(f"overhead          {(ours - plain) / len(yamls):8.1f} s per config")
+    baseline = next(y for y in yamls if Path(y).stem == f"{args.model}-none")
+    ours_csv = next(j for j in (work / "sweep").glob("[0-9]*") if (j / Path(baseline).name).is_file()) / "train" / "results.csv"
+    plain_csv = work / "plan" / "plain" / Path(baseline).stem / "results.csv"
+    print(f"baseline results.csv identical to plain upstream's: {'yes' if ours_csv.read_text() == plain_csv.read_text() else 'NO'}")
     print(f"outputs in {work}")
 
 
