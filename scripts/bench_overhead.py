@@ -1,17 +1,19 @@
 """Benchmark: ``ablation.run`` vs plain upstream ``train.run`` on the same generated yamls.
 
     .venv/bin/python scripts/bench_overhead.py [--model yolov5s] [--attention se] [--placement neck]
-                                               [--epochs 3] [--imgsz 320] [--batch 16]
+                                               [--epochs 3] [--imgsz 320] [--batch 16] [--rounds 2]
 
 Untimed first (one-time costs both sides share): the embedded synthetic data set is generated
-and ``python -m ablation.plan`` writes the config's yaml and its baseline's. Then two timed child
-processes of this one, one after the other:
-1. plain ``yolov5.train.run`` on those two yamls, same data, seed and settings, in one process
-   (its imports are timed too): the work a person would do by hand, at its fastest;
-2. ``python -m ablation.run attention=A placement=P``: the sweep of that config and its baseline
-   (surgery, preflight, one fresh training process per config, MLflow logging, export table).
-Prints both wall-clock times, the ratio (target <= 1.05 on a 3-epoch CPU run), the overhead in
-seconds per config, and whether the baselines' results.csv are identical.
+and ``python -m ablation.plan`` writes the config's yaml and its baseline's. Then, per round, two
+timed child processes of this one, one after the other:
+- plain ``yolov5.train.run`` on those two yamls, same data, seed and settings, in one process
+  (its imports are timed too): the work a person would do by hand, at its fastest;
+- ``python -m ablation.run attention=A placement=P``: the sweep of that config and its baseline
+  (surgery, preflight, one fresh training process per config, MLflow logging, export table).
+Rounds alternate which goes first: on a shared 2-core VM the first of two back-to-back runs was
+10-20 % slower whichever it was, which swamps the difference being measured.
+Prints every time, the ratio of the totals (target <= 1.05 on a 3-epoch CPU run), the overhead
+in seconds per config, and whether the baselines' results.csv are identical.
 """
 
 from __future__ import annotations
@@ -33,12 +35,12 @@ from vendor.yolov5 import compat
 compat.provide_fonts()
 from yolov5 import train
 from yolov5.utils.callbacks import Callbacks
-for cfg in sys.argv[2:]:
+for cfg in sys.argv[3:]:
     # train.main's default Callbacks() is one shared object: without a fresh one, a second run in
     # the same process also feeds the first run's loggers (and appends to its results.csv).
     train.main.__defaults__ = (Callbacks(),)
     train.run(data=sys.argv[1], cfg=cfg, weights='', epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0,
-              device='cpu', seed=0, project=str(pathlib.Path(cfg).parent / 'plain'), name=pathlib.Path(cfg).stem)
+              device='cpu', seed=0, project=sys.argv[2], name=pathlib.Path(cfg).stem)
 """
 
 PREPARE = """
@@ -66,6 +68,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating plain-first and ablation-first")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
@@ -78,22 +81,29 @@ def main() -> None:
     # Plain upstream reloads its own best.pt after training: on torch >= 2.6 it needs this switch.
     plain_env = {**env, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
     script = PLAIN.format(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
-    plain = timed([sys.executable, "-c", script, str(work / "data.yaml"), *yamls], ROOT, plain_env)
-    ours = timed(
-        [sys.executable, "-m", "ablation.run", *grid, f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
-         f"train.batch={args.batch}", "train.workers=0", "train.device=cpu", "hydra.sweep.dir=sweep",
-         "tracking.log_weights=false"],
-        work, env,
-    )
+    totals = {"plain": 0.0, "ours": 0.0}
     print(f"configs: {', '.join(Path(y).stem for y in yamls)}; {args.epochs} epochs at {args.imgsz} px, CPU")
-    print(f"plain train.run   {plain:8.1f} s")
-    print(f"ablation.run      {ours:8.1f} s")
-    print(f"ratio             {ours / plain:8.3f}  (target <= 1.05)")
-    print(f"overhead          {(ours - plain) / len(yamls):8.1f} s per config")
-    baseline = next(y for y in yamls if Path(y).stem == f"{args.model}-none")
-    ours_csv = next(j for j in (work / "sweep").glob("[0-9]*") if (j / Path(baseline).name).is_file()) / "train" / "results.csv"
-    plain_csv = work / "plan" / "plain" / Path(baseline).stem / "results.csv"
-    print(f"baseline results.csv identical to plain upstream's: {'yes' if ours_csv.read_text() == plain_csv.read_text() else 'NO'}")
+    for r in range(args.rounds):
+        project = work / f"plain{r}"
+        commands = {
+            "plain": ([sys.executable, "-c", script, str(work / "data.yaml"), str(project), *yamls], ROOT, plain_env),
+            "ours": (
+                [sys.executable, "-m", "ablation.run", *grid, f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
+                 f"train.batch={args.batch}", "train.workers=0", "train.device=cpu", f"hydra.sweep.dir=sweep{r}",
+                 f"tracking.uri=sqlite:///{work / f'mlflow{r}.db'}", "tracking.log_weights=false"],
+                work, env,
+            ),
+        }
+        for name in ("plain", "ours") if r % 2 == 0 else ("ours", "plain"):
+            seconds = timed(*commands[name])
+            totals[name] += seconds
+            print(f"round {r + 1}  {'plain train.run' if name == 'plain' else 'ablation.run':16s} {seconds:8.1f} s")
+        baseline = Path(next(y for y in yamls if Path(y).stem == f"{args.model}-none"))
+        ours_csv = next(j for j in (work / f"sweep{r}").glob("[0-9]*") if (j / baseline.name).is_file()) / "train" / "results.csv"
+        same = ours_csv.read_text() == (project / baseline.stem / "results.csv").read_text()
+        print(f"round {r + 1}  baseline results.csv identical to plain upstream's: {'yes' if same else 'NO'}")
+    print(f"ratio             {totals['ours'] / totals['plain']:8.3f}  (target <= 1.05)")
+    print(f"overhead          {(totals['ours'] - totals['plain']) / args.rounds / len(yamls):8.1f} s per config")
     print(f"outputs in {work}")
 
 
