@@ -33,6 +33,7 @@ def run_isolated(
 
     child_env = {**compat.launch_environ(), "PYTHONUNBUFFERED": "1", **env}
     child_env.pop("MLFLOW_RUN_ID", None)  # never let the child attach to someone else's run
+    (job_file.parent / EVENTS).unlink(missing_ok=True)  # a retried job's old events are not this run's
     events = Tail(job_file.parent / EVENTS)
     with log_file.open("wb") as sink, log_file.open("rb") as log:
         child = subprocess.Popen(
@@ -58,7 +59,6 @@ class Tail:
     """The complete lines appended to a file since the last call (the file may not exist yet)."""
 
     def __init__(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
         self.path, self.offset = path, 0
 
     def lines(self) -> list[str]:

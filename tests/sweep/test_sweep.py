@@ -11,8 +11,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ablation.train.engine import EPOCH_KEYS
-from vendor.yolov5 import compat
 from ablation.train.engine import FINAL_KEYS as VALIDATED_AGAIN
+from vendor.yolov5 import compat
 
 from .conftest import TINY, WITH_FAULTY_MODULES, ablation, store_uri
 

@@ -36,7 +36,7 @@ def install() -> None:
     global _installed, _launch_env
     if _installed:
         return
-    if _launch_env is None and "yolov5.utils.general" not in sys.modules:
+    if "yolov5.utils.general" not in sys.modules:
         _launch_env = {key: os.environ.get(key) for key in UPSTREAM_IMPORT_ENV}
     for category, message in _UPSTREAM_NOISE:
         warnings.filterwarnings("ignore", message=message, category=category)
