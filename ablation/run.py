@@ -26,7 +26,7 @@ from .surgery import BASELINE, PlacementError
 from .track import FAILED, FINISHED, Store
 from .train.devices import lease, register_resolvers
 from .train.hyps import resolve_hyp
-from .train.isolate import run_isolated
+from .train.isolate import prestart, run_isolated
 from .train.worker import ERROR, RESULT
 
 IDENTITY_EXCLUDES = ("tracking", "preflight", "out")
@@ -212,6 +212,9 @@ def main() -> None:
     Hydra silently falls back to a single run when a multirun config fails to compose and then
     blames the comma ("Ambiguous value ... add --multirun"); we say what is really wrong.
     """
+    flags = [a for a in sys.argv[1:] if a.startswith("-") and a not in ("-m", "--multirun")]
+    if not flags:  # a training run: its first child imports while Hydra composes (see train/isolate.py)
+        prestart()
     try:
         expand("run", [a for a in sys.argv[1:] if not a.startswith("-")])
     except (ConfigError, PlacementError) as err:

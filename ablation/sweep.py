@@ -53,6 +53,16 @@ def validate_jobs(configs: Sequence[DictConfig], sweep_dir: Path) -> None:
             ) from None
 
 
+def plan_children(jobs_run_here: int) -> None:
+    """Start each config's training child while the previous config trains, when the jobs run in
+    this process one after another (the basic launcher); other launchers run them elsewhere."""
+    from .train.isolate import discard_standby, expect_trainings
+
+    expect_trainings(jobs_run_here)
+    if not jobs_run_here:
+        discard_standby()
+
+
 def start_sweep(config: DictConfig, arguments: list[str], jobs: int) -> Sweep:
     store = Store(config.tracking.uri, str(config.tracking.experiment))
     name = f"sweep {time.strftime('%Y-%m-%d %H:%M:%S')}"

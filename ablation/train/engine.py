@@ -61,6 +61,14 @@ def upstream_options(options: dict[str, Any]) -> Any:
     return opt
 
 
+def preload() -> None:
+    """Import what ``train_upstream`` needs (done by a training child while it waits for its job)."""
+    compat.install()
+    import torch  # noqa: F401
+    from yolov5 import train  # noqa: F401
+    from yolov5.utils.callbacks import Callbacks  # noqa: F401
+
+
 def train_upstream(
     options: dict[str, Any],
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,

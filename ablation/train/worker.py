@@ -1,7 +1,9 @@
 """``python -m ablation.train.worker JOB.json``: one config's training, in its own process.
 
 The sweep's job process starts it and waits; a crash, OOM kill or leak here cannot take the
-sweep down. The child never touches MLflow: per-epoch metrics and notes are appended to
+sweep down. Started as ``worker --standby EARLY.log`` (``isolate.prestart``), it imports the
+training stack first, then reads ``{"job": JOB.json, "log": LOG}`` from stdin; its output from
+then on goes to LOG, after what it printed while waiting (EARLY.log). The child never touches MLflow: per-epoch metrics and notes are appended to
 ``events.jsonl`` next to JOB.json, which the waiting job process logs as they come. The outcome
 is written there too, as ``result.json`` or, on failure, ``error.txt`` with the traceback.
 """
@@ -9,6 +11,7 @@ is written there too, as ``result.json`` or, on failure, ``error.txt`` with the 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from dataclasses import asdict
@@ -18,8 +21,42 @@ from typing import Any
 RESULT, ERROR, EVENTS = "result.json", "error.txt", "events.jsonl"
 
 
-def main(job_path: str) -> int:
-    job_file = Path(job_path)
+def main(argv: list[str]) -> int:
+    if argv[0] == "--standby":
+        return standby(Path(argv[1]))
+    return train(Path(argv[0]))
+
+
+def standby(early_output: Path) -> int:
+    """Import the training stack, then wait for the job on stdin (none: the sweep ended)."""
+    try:
+        from .engine import preload
+
+        preload()
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # noqa: BLE001, S110 - train() imports again and records the error with the job
+        pass
+    try:
+        line = sys.stdin.readline()
+    except KeyboardInterrupt:
+        return 130
+    if not line.strip():
+        return 0
+    handoff = json.loads(line)
+    log = Path(handoff["log"])
+    if early_output.is_file():
+        with log.open("ab") as sink:
+            sink.write(early_output.read_bytes())
+        early_output.unlink()
+    descriptor = os.open(log, os.O_WRONLY | os.O_APPEND)
+    os.dup2(descriptor, sys.stdout.fileno())
+    os.dup2(descriptor, sys.stderr.fileno())
+    os.close(descriptor)
+    return train(Path(handoff["job"]))
+
+
+def train(job_file: Path) -> int:
     job: dict[str, Any] = json.loads(job_file.read_text())
     folder = job_file.parent
     try:
@@ -50,4 +87,4 @@ def main(job_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -42,7 +43,9 @@ class AblationSweeper(BasicSweeper):
         return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))
 
     def sweep(self, arguments: list[str]) -> Any:
-        from ablation.sweep import SweepError, finish_sweep, job_result, start_sweep, unique_jobs, validate_jobs
+        from ablation.sweep import (
+            SweepError, finish_sweep, job_result, plan_children, start_sweep, unique_jobs, validate_jobs,
+        )
 
         assert self.config is not None and self.launcher is not None and self.hydra_context is not None
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
@@ -59,6 +62,7 @@ class AblationSweeper(BasicSweeper):
         batches = [[job for job in batch if id(job) in keep] for batch in batches]
         batches = [batch for batch in batches if batch]
         jobs = [job for batch in batches for job in batch]
+        plan_children(len(jobs) if isinstance(self.launcher, BasicLauncher) else 0)
         sweep = start_sweep(self.config, arguments, len(jobs))
         parent = f"tracking.parent_run_id={sweep.run_id}"
         results: list[dict[str, Any]] = []
@@ -71,6 +75,7 @@ class AblationSweeper(BasicSweeper):
                 returns.append(launched)
                 results.extend(job_result(r) for r in launched)
         finally:
+            plan_children(0)  # a child started for a job that never came
             failed = finish_sweep(sweep, results)
         if failed:
             sys.exit(1)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ablation.train.isolate import run_isolated
+from ablation.train.isolate import child_environ, run_isolated
 from ablation.train.worker import ERROR, RESULT
 from vendor.yolov5 import compat
 
@@ -38,8 +38,11 @@ def test_child_output_is_echoed_live_when_asked(tmp_path: Path, capsys: pytest.C
 
 def test_children_start_from_the_launch_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     # Upstream's import has set OMP_NUM_THREADS in this process; a child must not inherit it.
-    monkeypatch.setattr(compat, "_launch_env", {"OMP_NUM_THREADS": None, "NUMEXPR_MAX_THREADS": "3"})
+    monkeypatch.setattr(compat, "_launch_env", {"NUMEXPR_MAX_THREADS": "3"})
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    env = compat.launch_environ()
-    assert "OMP_NUM_THREADS" not in env and env["NUMEXPR_MAX_THREADS"] == "3"
+    monkeypatch.setenv("_RJEM_MALLOC_CONF", "set by polars")
+    monkeypatch.setenv("ABLATION_SET_LATER", "kept")
+    env = child_environ({"CUDA_VISIBLE_DEVICES": "2"})
+    assert "OMP_NUM_THREADS" not in env and env["NUMEXPR_MAX_THREADS"] == "3" and "_RJEM_MALLOC_CONF" not in env
+    assert env["ABLATION_SET_LATER"] == "kept" and env["CUDA_VISIBLE_DEVICES"] == "2"
     assert os.environ["OMP_NUM_THREADS"] == "1"  # this process keeps its own

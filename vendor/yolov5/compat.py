@@ -28,7 +28,7 @@ _installed = False
 # a child process that inherited the variable would train with fewer threads (on 2 cores: 1, and
 # 1.6x slower, with different float sums) than plain upstream does.
 UPSTREAM_IMPORT_ENV = ("OMP_NUM_THREADS", "NUMEXPR_MAX_THREADS")
-_launch_env: dict[str, str | None] | None = None
+_launch_env: dict[str, str] | None = None  # os.environ before upstream's import
 
 
 def install() -> None:
@@ -37,7 +37,7 @@ def install() -> None:
     if _installed:
         return
     if "yolov5.utils.general" not in sys.modules:
-        _launch_env = {key: os.environ.get(key) for key in UPSTREAM_IMPORT_ENV}
+        _launch_env = dict(os.environ)
     for category, message in _UPSTREAM_NOISE:
         warnings.filterwarnings("ignore", message=message, category=category)
     # The ultralytics package (a yolov5 dependency) writes a settings file and prints a banner.
@@ -53,14 +53,17 @@ def install() -> None:
     _installed = True
 
 
-def launch_environ() -> dict[str, str]:
-    """This process's environment as it was before upstream's import changed it (see above)."""
+def launch_environ(also: tuple[str, ...] = ()) -> dict[str, str]:
+    """This process's environment with ``UPSTREAM_IMPORT_ENV`` (and ``also``) as they were before
+    upstream's import changed them (see above)."""
     env = dict(os.environ)
-    for key, value in (_launch_env or {}).items():
-        if value is None:
-            env.pop(key, None)
+    if _launch_env is None:
+        return env
+    for key in (*UPSTREAM_IMPORT_ENV, *also):
+        if key in _launch_env:
+            env[key] = _launch_env[key]
         else:
-            env[key] = value
+            env.pop(key, None)
     return env
 
 
