@@ -5,15 +5,18 @@
 
 Untimed first (one-time costs both sides share): the embedded synthetic data set is generated
 and ``python -m ablation.plan`` writes the config's yaml and its baseline's. Then, per round, two
-timed child processes of this one, one after the other:
-- plain ``yolov5.train.run`` on those two yamls, same data, seed and settings, in one process
-  (its imports are timed too): the work a person would do by hand, at its fastest;
+timed sides, one after the other, as child processes of this one:
+- plain upstream: one ``yolov5.train.run`` process per yaml (its imports timed too), same data,
+  seed and settings: what a person does by hand with ``python train.py``, one run after another;
 - ``python -m ablation.run attention=A placement=P``: the sweep of that config and its baseline
   (surgery, preflight, one fresh training process per config, MLflow logging, export table).
-Rounds alternate which goes first: on a shared 2-core VM the first of two back-to-back runs was
-10-20 % slower whichever it was, which swamps the difference being measured.
+Both sides train every config in a fresh process. (Training the second config in the process
+that trained the first is a few seconds faster, from warm caches, but is not how upstream is run:
+its shared default ``Callbacks`` even appends the second run's epochs to the first's results.csv.)
+Rounds alternate which side goes first: on a shared 2-core VM the first of two back-to-back runs
+was 10-20 % slower whichever it was, which swamps the difference being measured.
 Prints every time, the ratio of the totals (target <= 1.05 on a 3-epoch CPU run), the overhead
-in seconds per config, and whether the baselines' results.csv are identical.
+in seconds per config, and whether each config's results.csv is identical on both sides.
 """
 
 from __future__ import annotations
@@ -34,13 +37,9 @@ import ablation  # registers our modules with upstream's parse_model (the one im
 from vendor.yolov5 import compat
 compat.provide_fonts()
 from yolov5 import train
-from yolov5.utils.callbacks import Callbacks
-for cfg in sys.argv[3:]:
-    # train.main's default Callbacks() is one shared object: without a fresh one, a second run in
-    # the same process also feeds the first run's loggers (and appends to its results.csv).
-    train.main.__defaults__ = (Callbacks(),)
-    train.run(data=sys.argv[1], cfg=cfg, weights='', epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0,
-              device='cpu', seed=0, project=sys.argv[2], name=pathlib.Path(cfg).stem)
+cfg = sys.argv[3]
+train.run(data=sys.argv[1], cfg=cfg, weights='', epochs={epochs}, imgsz={imgsz}, batch_size={batch}, workers=0,
+          device='cpu', seed=0, project=sys.argv[2], name=pathlib.Path(cfg).stem)
 """
 
 PREPARE = """
@@ -51,13 +50,14 @@ resolve(OmegaConf.load('{conf}'), Path('.'))  # writes ./data.yaml
 """
 
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+def timed(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> float:
+    """Seconds to run ``commands`` one after another."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"command failed ({' '.join(cmd[:4])} ...):\n{done.stderr[-3000:]}")
-    return seconds
+    for cmd in commands:
+        done = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            sys.exit(f"command failed ({' '.join(cmd[:4])} ...):\n{done.stderr[-3000:]}")
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -86,11 +86,11 @@ def main() -> None:
     for r in range(args.rounds):
         project = work / f"plain{r}"
         commands = {
-            "plain": ([sys.executable, "-c", script, str(work / "data.yaml"), str(project), *yamls], ROOT, plain_env),
+            "plain": ([[sys.executable, "-c", script, str(work / "data.yaml"), str(project), y] for y in yamls], ROOT, plain_env),
             "ours": (
-                [sys.executable, "-m", "ablation.run", *grid, f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
+                [[sys.executable, "-m", "ablation.run", *grid, f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
                  f"train.batch={args.batch}", "train.workers=0", "train.device=cpu", f"hydra.sweep.dir=sweep{r}",
-                 f"tracking.uri=sqlite:///{work / f'mlflow{r}.db'}", "tracking.log_weights=false"],
+                 f"tracking.uri=sqlite:///{work / f'mlflow{r}.db'}", "tracking.log_weights=false"]],
                 work, env,
             ),
         }
@@ -98,10 +98,10 @@ def main() -> None:
             seconds = timed(*commands[name])
             totals[name] += seconds
             print(f"round {r + 1}  {'plain train.run' if name == 'plain' else 'ablation.run':16s} {seconds:8.1f} s")
-        baseline = Path(next(y for y in yamls if Path(y).stem == f"{args.model}-none"))
-        ours_csv = next(j for j in (work / f"sweep{r}").glob("[0-9]*") if (j / baseline.name).is_file()) / "train" / "results.csv"
-        same = ours_csv.read_text() == (project / baseline.stem / "results.csv").read_text()
-        print(f"round {r + 1}  baseline results.csv identical to plain upstream's: {'yes' if same else 'NO'}")
+        for yaml in map(Path, yamls):
+            ours_csv = next(j for j in (work / f"sweep{r}").glob("[0-9]*") if (j / yaml.name).is_file()) / "train" / "results.csv"
+            same = ours_csv.read_text() == (project / yaml.stem / "results.csv").read_text()
+            print(f"round {r + 1}  {yaml.stem} results.csv identical to plain upstream's: {'yes' if same else 'NO'}")
     print(f"ratio             {totals['ours'] / totals['plain']:8.3f}  (target <= 1.05)")
     print(f"overhead          {(totals['ours'] - totals['plain']) / args.rounds / len(yamls):8.1f} s per config")
     print(f"outputs in {work}")

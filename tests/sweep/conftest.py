@@ -19,8 +19,11 @@ TINY = [
 WITH_FAULTY_MODULES = [f"hydra.searchpath=[file://{FIXTURES / 'conf'}]"]
 
 
-def ablation(module: str, *args: str, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+def ablation(
+    module: str, *args: str, cwd: Path, timeout: int = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
+        **(env or {}),
         **compat.launch_environ(),  # as from a shell: not this process's upstream-imported variables
         "ABLATION_PLUGINS": "faulty_attention",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(FIXTURES), os.environ.get("PYTHONPATH")])),

@@ -23,7 +23,8 @@ FINAL_KEYS = {"mAP50", "mAP50-95", "precision", "recall", "params", "gflops", "t
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("sweep")
     args = [*TINY, "attention=se,crash,killed", "placement=neck", *WITH_FAULTY_MODULES, f"tracking.uri={store_uri(folder)}"]
-    first = ablation("ablation.run", *args, cwd=folder)
+    (folder / "tmp").mkdir()
+    first = ablation("ablation.run", *args, cwd=folder, env={"TMPDIR": str(folder / "tmp")})
     client = MlflowClient(store_uri(folder))
     experiment = client.get_experiment_by_name("ablation")
     runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
@@ -42,6 +43,20 @@ def test_failed_configs_do_not_stop_the_sweep(sweep: dict) -> None:
     assert len(failures) == 2
     assert any("yolov5n-crash-neck" in f and "Crash module failed on purpose" in f for f in failures)
     assert any("yolov5n-killed-neck" in f and "SIGKILL" in f for f in failures)
+
+
+def test_no_training_child_outlives_the_sweep(sweep: dict) -> None:
+    # Children are started ahead of their jobs (the last one gets none): all gone, nothing left behind.
+    assert not list((sweep["folder"] / "tmp").glob("ablation-worker-*"))
+    workers = [p for p in Path("/proc").glob("[0-9]*") if _cmdline(p).count(str(sweep["folder"]))]
+    assert not workers
+
+
+def _cmdline(process: Path) -> str:
+    try:
+        return (process / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def test_failed_run_keeps_its_traceback(sweep: dict) -> None:

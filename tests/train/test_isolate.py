@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ablation.train import isolate
 from ablation.train.isolate import child_environ, run_isolated
 from ablation.train.worker import ERROR, RESULT
 from vendor.yolov5 import compat
@@ -46,3 +50,89 @@ def test_children_start_from_the_launch_environment(monkeypatch: pytest.MonkeyPa
     assert "OMP_NUM_THREADS" not in env and env["NUMEXPR_MAX_THREADS"] == "3" and "_RJEM_MALLOC_CONF" not in env
     assert env["ABLATION_SET_LATER"] == "kept" and env["CUDA_VISIBLE_DEVICES"] == "2"
     assert os.environ["OMP_NUM_THREADS"] == "1"  # this process keeps its own
+
+
+@pytest.fixture
+def no_standby() -> Iterator[None]:
+    isolate.discard_standby()
+    isolate.expect_trainings(0)
+    yield
+    isolate.expect_trainings(0)
+    isolate.discard_standby()
+
+
+def counting_spawns(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    spawned: list[dict[str, str]] = []
+    real = isolate._spawn
+
+    def spawn(env: dict[str, str]) -> isolate.Standby:
+        spawned.append(env)
+        return real(env)
+
+    monkeypatch.setattr(isolate, "_spawn", spawn)
+    return spawned
+
+
+def test_a_prestarted_child_takes_the_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None) -> None:
+    isolate.prestart()
+    waiting = isolate._standby
+    assert waiting is not None and waiting.process.poll() is None
+    spawned = counting_spawns(monkeypatch)
+    job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
+    assert run_isolated(job, tmp_path / "train.log", {}, echo=False) == 1
+    assert spawned == [] and waiting.process.returncode == 1  # that child ran it: no new one
+    assert "missing.yaml" in (tmp_path / ERROR).read_text() and "train: " in (tmp_path / "train.log").read_text()
+    assert not waiting.early_output.exists()
+
+
+def test_a_waiting_child_with_another_environment_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
+) -> None:
+    isolate.prestart({"CUDA_VISIBLE_DEVICES": "1"})
+    stale = isolate._standby
+    assert stale is not None
+    spawned = counting_spawns(monkeypatch)
+    job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
+    assert run_isolated(job, tmp_path / "train.log", {"CUDA_VISIBLE_DEVICES": "0"}, echo=False) == 1
+    assert [env["CUDA_VISIBLE_DEVICES"] for env in spawned] == ["0"]
+    assert stale.process.returncode is not None and not stale.early_output.exists()
+
+
+def test_the_next_child_starts_while_one_trains_only_when_more_are_expected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
+) -> None:
+    spawned = counting_spawns(monkeypatch)
+    isolate.expect_trainings(2)
+    for n in (1, 2):
+        (tmp_path / str(n)).mkdir()
+        job = write_job(tmp_path / str(n), data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
+        assert run_isolated(job, tmp_path / str(n) / "train.log", {}, echo=False) == 1
+    assert len(spawned) == 2  # the first job's child, and the second's started while the first ran
+    assert isolate._standby is None  # none for a third
+    isolate.prestart()
+    waiting = isolate._standby
+    assert waiting is not None
+    isolate.discard_standby()
+    assert waiting.process.returncode is not None and not waiting.early_output.exists()
+
+
+def test_a_child_that_died_before_its_job_leaves_its_output_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
+) -> None:
+    early = tmp_path / "early.log"
+    with early.open("wb") as out:
+        dead = subprocess.Popen([sys.executable, "-c", "print('broken install'); raise SystemExit(3)"], stdin=subprocess.PIPE, stdout=out)
+    dead.wait()
+    monkeypatch.setattr(isolate, "_claim", lambda env: isolate.Standby(dead, env, early))
+    job = write_job(tmp_path, data="unused.yaml", cfg="yolov5n.yaml")
+    assert run_isolated(job, tmp_path / "train.log", {}, echo=False) == 3
+    assert (tmp_path / "train.log").read_text() == "broken install\n" and not early.exists()
+
+
+def test_a_waiting_child_without_a_job_exits_quietly(tmp_path: Path) -> None:
+    early = tmp_path / "early.log"
+    early.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "ablation.train.worker", "--standby", str(early)], input=b"", capture_output=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stderr == b""
