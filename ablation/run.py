@@ -26,7 +26,7 @@ from .surgery import BASELINE, PlacementError
 from .track import FAILED, FINISHED, Store
 from .train.devices import lease, register_resolvers
 from .train.hyps import resolve_hyp
-from .train.isolate import prestart, run_isolated
+from .train.isolate import job_begins, prestart, run_isolated
 from .train.worker import ERROR, RESULT
 
 IDENTITY_EXCLUDES = ("tracking", "preflight", "out")
@@ -55,6 +55,7 @@ def job_dir(cfg: DictConfig) -> Path:
 
 def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
     """One config, end to end. Returns its status and final metrics (never raises for a bad config)."""
+    job_begins()
     entry = describe(cfg)
     workdir = (workdir or job_dir(cfg)).resolve()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -56,9 +56,9 @@ def validate_jobs(configs: Sequence[DictConfig], sweep_dir: Path) -> None:
 def plan_children(jobs_run_here: int) -> None:
     """Start each config's training child while the previous config trains, when the jobs run in
     this process one after another (the basic launcher); other launchers run them elsewhere."""
-    from .train.isolate import discard_standby, expect_trainings
+    from .train.isolate import discard_standby, expect_jobs
 
-    expect_trainings(jobs_run_here)
+    expect_jobs(jobs_run_here)
     if not jobs_run_here:
         discard_standby()
 

@@ -51,7 +51,7 @@ class Standby:
 LIBRARY_ENV = ("_RJEM_MALLOC_CONF",)
 
 _standby: Standby | None = None
-_expected = 0  # trainings still to come in this process (set by the sweep on the basic launcher)
+_jobs_left = 0  # jobs still to come in this process after the current one (basic launcher)
 
 
 def child_environ(env: dict[str, str]) -> dict[str, str]:
@@ -71,11 +71,17 @@ def prestart(env: dict[str, str] | None = None) -> None:
     _standby = _spawn(child_env)
 
 
-def expect_trainings(count: int) -> None:
-    """``count`` more configs will train in this process, one after another: each one's child is
-    then started while the previous one trains. 0 (the default) starts children only on demand."""
-    global _expected
-    _expected = max(0, count)
+def expect_jobs(count: int) -> None:
+    """``count`` jobs will run in this process, one after another: each training child then starts
+    the next job's child. 0 (the default) starts children only on demand."""
+    global _jobs_left
+    _jobs_left = max(0, count)
+
+
+def job_begins() -> None:
+    """A job of those expected has begun (whether it trains, is skipped or fails preflight)."""
+    global _jobs_left
+    _jobs_left = max(0, _jobs_left - 1)
 
 
 def discard_standby() -> None:
@@ -96,7 +102,6 @@ def run_isolated(
     """Train ``job_file`` in a child; its output goes to ``log_file`` (and, live, to ours when
     ``echo``), its events (``worker.EVENTS``) to ``on_event`` as they come. Returns the exit
     code: 0, the worker's 1, or ``-signal`` when it was killed."""
-    global _expected
     from .worker import EVENTS
 
     child_env = child_environ(env)
@@ -110,8 +115,7 @@ def run_isolated(
         worker.process.stdin.close()
     except BrokenPipeError:
         pass  # it died before its job: its early output, appended to the log below, says why
-    _expected = max(0, _expected - 1)
-    if _expected:
+    if _jobs_left:
         prestart(env)
     try:
         with log_file.open("rb") as log:

@@ -42,6 +42,7 @@ def standby(early_output: Path) -> int:
     except KeyboardInterrupt:
         return 130
     if not line.strip():
+        early_output.unlink(missing_ok=True)
         return 0
     handoff = json.loads(line)
     log = Path(handoff["log"])

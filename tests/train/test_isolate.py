@@ -55,9 +55,9 @@ def test_children_start_from_the_launch_environment(monkeypatch: pytest.MonkeyPa
 @pytest.fixture
 def no_standby() -> Iterator[None]:
     isolate.discard_standby()
-    isolate.expect_trainings(0)
+    isolate.expect_jobs(0)
     yield
-    isolate.expect_trainings(0)
+    isolate.expect_jobs(0)
     isolate.discard_standby()
 
 
@@ -98,12 +98,13 @@ def test_a_waiting_child_with_another_environment_is_replaced(
     assert stale.process.returncode is not None and not stale.early_output.exists()
 
 
-def test_the_next_child_starts_while_one_trains_only_when_more_are_expected(
+def test_the_next_child_starts_while_one_trains_only_when_more_jobs_follow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
 ) -> None:
     spawned = counting_spawns(monkeypatch)
-    isolate.expect_trainings(2)
+    isolate.expect_jobs(2)
     for n in (1, 2):
+        isolate.job_begins()
         (tmp_path / str(n)).mkdir()
         job = write_job(tmp_path / str(n), data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
         assert run_isolated(job, tmp_path / str(n) / "train.log", {}, echo=False) == 1
@@ -135,4 +136,4 @@ def test_a_waiting_child_without_a_job_exits_quietly(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "ablation.train.worker", "--standby", str(early)], input=b"", capture_output=True, timeout=300
     )
-    assert done.returncode == 0 and done.stderr == b""
+    assert done.returncode == 0 and done.stderr == b"" and not early.exists()
