@@ -23,7 +23,7 @@ from .grid import CONF_DIR, ConfigError, GridEntry, describe, expand, fingerprin
 from .planner import generate
 from .preflight import preflight
 from .surgery import BASELINE, PlacementError
-from .track import FAILED, FINISHED, Store
+from .track import FAILED, FINISHED, KILLED, Store
 from .train.devices import lease, register_resolvers
 from .train.hyps import resolve_hyp
 from .train.isolate import job_begins, prestart, run_isolated
@@ -69,10 +69,11 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
     store.log_params(run_id, _params(entry, cfg))
     try:
         outcome = _train(entry, cfg, workdir, store, run_id)
-    except BaseException as err:  # noqa: BLE001 - recorded, then re-raised only for Ctrl-C
+    except KeyboardInterrupt:
+        _fail(store, run_id, workdir, "interrupted (Ctrl-C); a re-run trains it again", _traceback(), status=KILLED)
+        raise
+    except BaseException as err:  # noqa: BLE001 - recorded as this config's failure
         outcome = _fail(store, run_id, workdir, f"{type(err).__name__}: {err}", _traceback())
-        if isinstance(err, KeyboardInterrupt):
-            raise
     return {"name": entry.name, "run_id": run_id, "config_hash": digest, **outcome}
 
 
@@ -159,14 +160,14 @@ def _exit_sentence(code: int, detail: str) -> str:
     return f"training process exited with code {code} without a result"
 
 
-def _fail(store: Store, run_id: str, workdir: Path, sentence: str, detail: str = "") -> dict[str, Any]:
+def _fail(store: Store, run_id: str, workdir: Path, sentence: str, detail: str = "", status: str = FAILED) -> dict[str, Any]:
     error_file = workdir / "error.txt"
     error_file.write_text((detail or sentence).rstrip() + "\n")
     store.log_artifact(run_id, error_file)
     store.set_tags(run_id, {"error": sentence})
-    store.end(run_id, FAILED)
-    print(f"[ablation] FAILED {sentence}", file=sys.stderr)
-    return {"status": FAILED, "error": sentence}
+    store.end(run_id, status)
+    print(f"[ablation] {status} {sentence}", file=sys.stderr)
+    return {"status": status, "error": sentence}
 
 
 def _traceback() -> str:
@@ -221,7 +222,10 @@ def main() -> None:
     except (ConfigError, PlacementError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    _hydra_main()
+    try:
+        _hydra_main()
+    except KeyboardInterrupt:
+        sys.exit(130)  # recorded already: the config as KILLED, the sweep as KILLED
 
 
 if __name__ == "__main__":

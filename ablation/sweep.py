@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 
 from .data.resolve import DataError, resolve
 from .report.export import rows_from_runs, table, write_csv
-from .track import FAILED, FINISHED, Store
+from .track import FAILED, FINISHED, KILLED, Store
 
 
 class SweepError(RuntimeError):
@@ -72,8 +72,9 @@ def start_sweep(config: DictConfig, arguments: list[str], jobs: int) -> Sweep:
     return Sweep(store, run_id, sweep_dir)
 
 
-def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Print the table of this sweep's configs and one line per failure; return the failures."""
+def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: bool = False) -> list[dict[str, Any]]:
+    """Print the table of this sweep's configs and one line per failure; return the failures.
+    ``interrupted``: the jobs stopped early (Ctrl-C); the sweep run ends KILLED."""
     results = list(results)
     failed = [r for r in results if r.get("status") == FAILED]
     hashes = {r["config_hash"] for r in results if r.get("config_hash")}
@@ -90,7 +91,9 @@ def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]]) -> list[dict[s
     for r in failed:
         print(f"FAILED {r.get('name', '?')}: {r.get('error', 'unknown error')}", file=sys.stderr)
     sweep.store.log_metrics(sweep.run_id, {"configs": len(results), "failed": len(failed)})
-    sweep.store.end(sweep.run_id, FAILED if failed else FINISHED)
+    if interrupted:
+        print("[ablation] interrupted: the same command trains what is not FINISHED yet", file=sys.stderr)
+    sweep.store.end(sweep.run_id, KILLED if interrupted else FAILED if failed else FINISHED)
     if rows:
         print("Compare in MLflow:  mlflow ui --backend-store-uri " + sweep.store.uri)
     return failed

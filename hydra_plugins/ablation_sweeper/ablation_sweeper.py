@@ -67,16 +67,17 @@ class AblationSweeper(BasicSweeper):
         parent = f"tracking.parent_run_id={sweep.run_id}"
         results: list[dict[str, Any]] = []
         returns: list[Sequence[Any]] = []
-        index = 0
+        index, complete = 0, False
         try:
             for batch in batches:
                 launched = self.launcher.launch([[*job, parent] for job in batch], initial_job_idx=index)
                 index += len(batch)
                 returns.append(launched)
                 results.extend(job_result(r) for r in launched)
+            complete = True
         finally:
             plan_children(0)  # a child started for a job that never came
-            failed = finish_sweep(sweep, results)
+            failed = finish_sweep(sweep, results, interrupted=not complete)
         if failed:
             sys.exit(1)
         return returns

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,6 +136,35 @@ def test_rerun_only_runs_what_is_not_finished_then_export(sweep: dict) -> None:
     assert float(se["delta_mAP50-95"]) == pytest.approx(float(se["mAP50-95"]) - float(base["mAP50-95"]), abs=1e-4)
     assert int(se["params"]) > int(base["params"]) and se["epochs"] == "1" and se["imgsz"] == "64"
     assert "yolov5n-se-neck" in done.stdout and "mAP50-95" in done.stdout
+
+
+def test_ctrl_c_is_recorded_and_a_rerun_finishes_the_sweep(tmp_path: Path) -> None:
+    args = [*TINY, "attention=se", "placement=neck", "train.epochs=8", f"tracking.uri={store_uri(tmp_path)}"]
+    command = [sys.executable, "-m", "ablation.run", *args]
+    env = {**compat.launch_environ(), "ABLATION_QUIET": "1"}
+    sweep = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 600
+    while not any('"metrics"' in e.read_text() for e in tmp_path.glob("runs/*/0/events.jsonl")):  # the baseline trains
+        assert sweep.poll() is None and time.monotonic() < deadline, sweep.stderr.read() if sweep.stderr else ""
+        time.sleep(0.2)
+    os.killpg(sweep.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+    _, stderr = sweep.communicate(timeout=120)
+    assert sweep.returncode == 130, stderr[-3000:]
+    time.sleep(1)
+    with pytest.raises(ProcessLookupError):  # no training child survives
+        os.killpg(sweep.pid, 0)
+    client = MlflowClient(store_uri(tmp_path))
+    runs = {r.info.run_name: r for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id])}
+    assert {name: r.info.status for name, r in runs.items()} == {"yolov5n-none": "KILLED", next(n for n in runs if n.startswith("sweep")): "KILLED"}
+    assert "interrupted" in runs["yolov5n-none"].data.tags["error"]
+
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    finished = [r for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id]) if r.info.status == "FINISHED"]
+    assert sorted(r.info.run_name for r in finished if not r.info.run_name.startswith("sweep")) == ["yolov5n-none", "yolov5n-se-neck"]
 
 
 @pytest.mark.parametrize(
