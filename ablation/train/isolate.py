@@ -39,6 +39,10 @@ class Standby:
     env: dict[str, str]
     early_output: Path
 
+    def serves(self, env: dict[str, str]) -> bool:
+        """Alive, and started with exactly the environment a job needs."""
+        return self.env == env and self.process.poll() is None
+
     def discard(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -65,7 +69,7 @@ def prestart(env: dict[str, str] | None = None) -> None:
     """Start the next training child now (if none is waiting), so its imports overlap other work."""
     global _standby
     child_env = child_environ(env or {})
-    if _standby is not None and _standby.env == child_env and _standby.process.poll() is None:
+    if _standby is not None and _standby.serves(child_env):
         return
     discard_standby()
     _standby = _spawn(child_env)
@@ -155,7 +159,7 @@ def _claim(env: dict[str, str]) -> Standby:
     """The waiting child if it was started with ``env`` and is alive; else a new one."""
     global _standby
     standby, _standby = _standby, None
-    if standby is not None and standby.env == env and standby.process.poll() is None:
+    if standby is not None and standby.serves(env):
         return standby
     if standby is not None:
         standby.discard()

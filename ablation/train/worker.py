@@ -3,9 +3,10 @@
 The sweep's job process starts it and waits; a crash, OOM kill or leak here cannot take the
 sweep down. Started as ``worker --standby EARLY.log`` (``isolate.prestart``), it imports the
 training stack first, then reads ``{"job": JOB.json, "log": LOG}`` from stdin; its output from
-then on goes to LOG, after what it printed while waiting (EARLY.log). The child never touches MLflow: per-epoch metrics and notes are appended to
-``events.jsonl`` next to JOB.json, which the waiting job process logs as they come. The outcome
-is written there too, as ``result.json`` or, on failure, ``error.txt`` with the traceback.
+then on goes to LOG, after what it printed while waiting (EARLY.log). The child never touches
+MLflow: per-epoch metrics and notes are appended to ``events.jsonl`` next to JOB.json, which the
+waiting job process logs as they come. The outcome is written there too, as ``result.json`` or,
+on failure, ``error.txt`` with the traceback.
 """
 
 from __future__ import annotations
