@@ -1,25 +1,33 @@
 """ablation: which attention module, placed where, actually helps YOLOv5 — and at what cost.
 
-Importing the package registers every attention module (and ``C3Attn``) with upstream YOLOv5,
-so ``yolov5.models.yolo.Model("<generated>.yaml")`` builds the yamls this package writes.
+Importing the package does nothing else: no torch, no upstream, no patches. ``setup()`` (called
+by every entry point that builds or trains a model) makes the pinned upstream package run on
+today's libraries and registers every attention module (and ``C3Attn``) with it, so that
+``yolov5.models.yolo.Model("<generated>.yaml")`` builds the yamls this package writes.
 Modules of your own: put ``@ATTENTION.register(...)`` classes in an importable Python module and
-name it in ``ABLATION_PLUGINS`` (comma-separated module names); they are imported here first.
+name it in ``ABLATION_PLUGINS`` (comma-separated module names): ``ablation.attention`` imports them.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
+_registered: list[str] = []
 
-from vendor.yolov5 import compat as _compat
 
-_compat.install()
+def setup() -> list[str]:
+    """Idempotent: upstream compatibility shims, then every registered attention module (plugins
+    included) bound into upstream's ``parse_model`` namespace. Returns the registered class names."""
+    if _registered:
+        return _registered
+    from vendor.yolov5 import compat
 
-from .attention import ATTENTION  # noqa: E402
-from .attention.c3_attn import C3Attn  # noqa: E402
-from vendor.yolov5.registration import register as _register  # noqa: E402
+    compat.install()  # before the first upstream import: it records the launch environment
+    from vendor.yolov5.registration import register
 
-PLUGINS = [importlib.import_module(n.strip()) for n in os.environ.get("ABLATION_PLUGINS", "").split(",") if n.strip()]
-REGISTERED = _register({**{e.cls.__name__: e.cls for e in ATTENTION}, "C3Attn": C3Attn})
+    from .attention import ATTENTION
+    from .attention.c3_attn import C3Attn
 
-__all__ = ["ATTENTION", "C3Attn", "PLUGINS", "REGISTERED"]
+    _registered.extend(register({**{e.cls.__name__: e.cls for e in ATTENTION}, "C3Attn": C3Attn}))
+    return _registered
+
+
+__all__ = ["setup"]

@@ -1,8 +1,12 @@
-"""Config → grid: expand Hydra comma-list overrides into one composed config per entry.
+"""Config → grid: the one place a command line becomes the list of configs to plan and train.
 
-``attention=se,simam placement=neck,after_c3`` is the cartesian product of the swept keys,
-composed with Hydra's compose API, plus the baseline (``attention=none``) once per model and
-any other swept key. Baseline entries ignore the placement, so they are deduplicated.
+``attention=se,simam placement=neck,after_c3`` is the cartesian product of the swept keys, plus
+the baseline (``attention=none``) once per model and any other swept key. Each combination is
+composed once with Hydra's compose API; configs equal after composition (the baseline for every
+placement, say) are one entry. Every entry carries its identity (``config_hash``), the identity of
+its seed group (``group_hash``: the same config under another seed) and of its baseline, and a
+name that is unique up to the seed (``yolov5s-se-neck-reduction=8`` when ``reduction`` is swept).
+``plan``, ``run`` and the report all read these; nothing else expands a grid or hashes a config.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +24,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from .surgery import BASELINE, Placement
+from .surgery import BASELINE, Placement, PlacementError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 BASELINE_LABEL = "-"
+# Top-level keys that say where and how a config is run or recorded, not what it computes.
+NOT_IDENTITY = ("tracking", "preflight", "out", "planned", "hydra")
+SEED = "seed"
 
 
 class ConfigError(ValueError):
@@ -32,17 +39,40 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class GridEntry:
-    """One point of the grid: a composed config and the names it is reported under."""
+    """One config of the grid and the names and hashes it is recorded under."""
 
     name: str
     model: str
     attention: str
     placement: str
     cfg: DictConfig
+    overrides: tuple[str, ...] = ()
+    config_hash: str = ""  # identity: everything that can change the result
+    group_hash: str = ""  # identity without the seed
+    baseline_hash: str = ""  # config_hash of the baseline it is compared with
 
     @property
     def is_baseline(self) -> bool:
         return self.attention == BASELINE
+
+    @property
+    def seed(self) -> int:
+        return int(self.cfg.get(SEED, 0))
+
+
+def expand(config_name: str, overrides: list[str]) -> list[GridEntry]:
+    """Every config of the command line, baselines included, each once, uniquely named."""
+    fixed, sweeps = split_overrides(overrides)
+    combos = [fixed + list(combo) for combo in itertools.product(*sweeps)]
+    entries: dict[str, GridEntry] = {}
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        for job in with_baselines(combos):
+            try:
+                entry = describe(compose_checked(config_name, job), job)
+            except PlacementError as err:
+                raise ConfigError(str(err)) from None
+            entries.setdefault(entry.config_hash, entry)
+    return name_uniquely(list(entries.values()))
 
 
 def split_overrides(overrides: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -65,7 +95,7 @@ def split_overrides(overrides: list[str]) -> tuple[list[str], list[list[str]]]:
 def baseline_overrides(overrides: list[str]) -> list[str]:
     """The same overrides with attention and placement replaced by the baseline's."""
     parsed = OverridesParser.create().parse_overrides(overrides)
-    kept = [o.input_line for o in parsed if o.get_key_element().lstrip("+~").split(".")[0].split("/")[0] not in ("attention", "placement")]
+    kept = [o.input_line for o in parsed if _group(o.get_key_element()) not in ("attention", "placement")]
     return kept + [f"attention={BASELINE}"]
 
 
@@ -77,71 +107,107 @@ def with_baselines(combos: list[list[str]]) -> list[list[str]]:
     return list(unique.values())
 
 
-def expand(config_name: str, overrides: list[str]) -> list[GridEntry]:
-    fixed, sweeps = split_overrides(overrides)
-    combos = [fixed + list(combo) for combo in itertools.product(*sweeps)]
-    entries: dict[str, GridEntry] = {}
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        for combo in with_baselines(combos):
-            entry = describe(compose_checked(config_name, combo))
-            key = fingerprint(entry)
-            entries.setdefault(key, entry)
-    return _unique_names(list(entries.values()))
-
-
 def compose_checked(config_name: str, overrides: list[str]) -> DictConfig:
+    """Hydra's compose (inside ``initialize_config_dir``), its errors as one ``ConfigError`` sentence."""
     try:
-        cfg = compose(config_name, overrides=overrides)
+        return compose(config_name, overrides=overrides)
     except HydraException as err:
         raise ConfigError(_explain(err)) from None
-    return cfg
 
 
-def describe(cfg: DictConfig) -> GridEntry:
+def describe(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> GridEntry:
+    """A composed config as a grid entry (named without the suffixes ``name_uniquely`` adds).
+
+    A baseline ignores the placement: its placement is recorded as ``-`` so that one baseline
+    serves every placement.
+    """
+    cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg.copy()
     model = Path(str(cfg.model.cfg)).stem
     attention = str(cfg.attention.name)
     if attention == BASELINE:
-        cfg = cfg.copy()
         OmegaConf.update(cfg, "placement", {"name": BASELINE_LABEL}, merge=False)
-        return GridEntry(f"{model}-{BASELINE}", model, attention, BASELINE_LABEL, cfg)
-    placement = Placement.from_config(cfg.placement).label
-    return GridEntry(f"{model}-{attention}-{placement}", model, attention, placement, cfg)
+        name, placement = f"{model}-{BASELINE}", BASELINE_LABEL
+    else:
+        placement = Placement.from_config(cfg.placement).label
+        name = f"{model}-{attention}-{placement}"
+    return GridEntry(
+        name, model, attention, placement, cfg, tuple(overrides),
+        config_hash=identity(cfg), group_hash=identity(cfg, without=(SEED,)), baseline_hash=identity(_baseline(cfg)),
+    )
 
 
-def fingerprint(entry: GridEntry, exclude: tuple[str, ...] = ("out",)) -> str:
-    """Hash of the resolved config without the top-level keys in ``exclude``."""
-    data: dict[str, Any] = OmegaConf.to_container(entry.cfg, resolve=True)  # type: ignore[assignment]
-    for key in exclude:
+def identity(cfg: DictConfig, without: tuple[str, ...] = ()) -> str:
+    """Hash of the resolved config, less the keys that do not change results (``NOT_IDENTITY``)."""
+    data: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    for key in (*NOT_IDENTITY, *without):
         data.pop(key, None)
     return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 
-def _unique_names(entries: list[GridEntry]) -> list[GridEntry]:
-    """Entries whose names collide (e.g. a swept attention kwarg) get the differing values appended."""
+def name_uniquely(entries: list[GridEntry]) -> list[GridEntry]:
+    """Entries whose names collide but that differ beyond the seed (a swept attention argument,
+    training option or dataset) get ``-key=value`` for every key that differs, e.g.
+    ``yolov5s-se-neck-reduction=8``; seeds of one config share its name (the seed is a column)."""
     groups: dict[str, list[GridEntry]] = {}
-    for e in entries:
-        groups.setdefault(e.name, []).append(e)
-    renamed: dict[int, str] = {}
+    for entry in entries:
+        groups.setdefault(entry.name, []).append(entry)
+    names: dict[str, str] = {}  # group_hash → name
     for name, group in groups.items():
-        if len(group) < 2:
+        distinct = list({e.group_hash: e for e in group}.values())
+        if len(distinct) < 2:
             continue
-        flat = [_flatten(OmegaConf.to_container(e.cfg, resolve=True)) for e in group]
-        keys = sorted(k for k in set().union(*flat) if len({json.dumps(f.get(k), default=str) for f in flat}) > 1)
-        for e, f in zip(group, flat):
-            renamed[id(e)] = name + "-" + ",".join(f"{k.split('.')[-1]}={f.get(k)}" for k in keys if k != "out")
-    return [
-        GridEntry(renamed[id(e)], e.model, e.attention, e.placement, e.cfg) if id(e) in renamed else e
-        for e in entries
-    ]
+        flat = [_flatten(_comparable(e.cfg)) for e in distinct]
+        differing = sorted(k for k in set().union(*flat) if len({_text(f.get(k)) for f in flat}) > 1)
+        for entry, values in zip(distinct, flat):
+            suffix = "-".join(f"{k.split('.')[-1]}={_label(values.get(k))}" for k in differing)
+            names[entry.group_hash] = f"{name}-{suffix}"
+    renamed = [replace(e, name=names.get(e.group_hash, e.name)) for e in entries]
+    taken: dict[str, str] = {}
+    for e in renamed:  # two keys with one leaf name could still collide: never silently
+        if taken.setdefault(e.name, e.group_hash) != e.group_hash:
+            raise ConfigError(f"two configs would both be named {e.name}; sweep fewer keys at once.")
+    return renamed
+
+
+def _baseline(cfg: DictConfig) -> DictConfig:
+    base = cfg.copy()
+    OmegaConf.update(base, "attention", OmegaConf.load(CONF_DIR / "attention" / f"{BASELINE}.yaml"), merge=False)
+    OmegaConf.update(base, "placement", {"name": BASELINE_LABEL}, merge=False)
+    return base
+
+
+def _comparable(cfg: DictConfig) -> dict[str, Any]:
+    data: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    for key in (*NOT_IDENTITY, SEED):
+        data.pop(key, None)
+    return data
+
+
+def _group(key: str) -> str:
+    return key.lstrip("+~").split(".")[0].split("/")[0]
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     if not isinstance(data, dict):
-        return {prefix: data}
+        return {prefix.rstrip("."): data}
     out: dict[str, Any] = {}
-    for k, v in data.items():
-        out.update(_flatten(v, f"{prefix}{k}."  if isinstance(v, dict) else f"{prefix}{k}"))
+    for key, value in data.items():
+        out.update(_flatten(value, f"{prefix}{key}."))
     return out
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _label(value: Any) -> str:
+    """A value as it reads in a name (and a file name): no slashes, lists without spaces."""
+    if isinstance(value, list):
+        return "[" + ",".join(map(_label, value)) + "]"
+    text = str(value)
+    if "/" in text:  # a path: its last two parts say which one
+        text = "_".join(Path(text).parts[-2:])
+    return re.sub(r"[^\w.,=+\[\]-]", "_", text)
 
 
 def _explain(err: HydraException) -> str:

@@ -15,34 +15,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from .cli import launch
 from .data.resolve import DataError, resolve
-from .grid import CONF_DIR, ConfigError, GridEntry, describe, expand, fingerprint
-from .planner import generate
-from .preflight import preflight
-from .surgery import BASELINE, PlacementError
+from .grid import GridEntry, describe
+from .planner import PlanRow, load_row, plan
 from .track import FAILED, FINISHED, KILLED, Store
 from .train.devices import lease, register_resolvers
 from .train.hyps import resolve_hyp
-from .train.isolate import job_begins, prestart, run_isolated
+from .train.isolate import CHILDREN
 from .train.worker import ERROR, RESULT
 
-IDENTITY_EXCLUDES = ("tracking", "preflight", "out")
 register_resolvers()
-
-
-def config_hash(entry: GridEntry) -> str:
-    """Identity of a config for resume: everything that can change the result."""
-    return fingerprint(entry, exclude=IDENTITY_EXCLUDES)
-
-
-def baseline_hash(cfg: DictConfig) -> str:
-    """The ``config_hash`` of this config's baseline: same model, data, seed and training, no attention."""
-    base = cfg.copy()
-    OmegaConf.update(base, "attention", OmegaConf.load(CONF_DIR / "attention" / f"{BASELINE}.yaml"), merge=False)
-    return config_hash(describe(base))
 
 
 def job_dir(cfg: DictConfig) -> Path:
@@ -54,44 +39,49 @@ def job_dir(cfg: DictConfig) -> Path:
 
 
 def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
-    """One config, end to end. Returns its status and final metrics (never raises for a bad config)."""
-    job_begins()
+    """One config, end to end. Returns its status and final metrics (never raises for a bad config).
+
+    In a sweep, ``cfg.planned`` names the plan of this config (its yaml, checked by preflight before
+    the sweep started); a config run on its own is planned here first, the same way.
+    """
+    CHILDREN.job_begins()
     entry = describe(cfg)
     workdir = (workdir or job_dir(cfg)).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.tracking.uri, str(cfg.tracking.experiment))
-    digest = config_hash(entry)
-    done = store.finished_with_hash(digest)
+    done = store.finished_with_hash(entry.config_hash)
     if done is not None:
         print(f"[ablation] {entry.name}: already FINISHED as run {done.info.run_id}; skipped")
-        return {"name": entry.name, "status": "SKIPPED", "run_id": done.info.run_id, "config_hash": digest, **done.data.metrics}
-    run_id = store.start(entry.name, tags=_tags(entry, digest, cfg), parent=cfg.tracking.get("parent_run_id"))
+        return {"name": entry.name, "status": "SKIPPED", "run_id": done.info.run_id, "config_hash": entry.config_hash}
+    planned = load_row(cfg.planned) if cfg.get("planned") else None
+    name = planned.name if planned else entry.name
+    run_id = store.start(name, tags=_tags(entry), parent=cfg.tracking.get("parent_run_id"))
     store.log_params(run_id, _params(entry, cfg))
     try:
-        outcome = _train(entry, cfg, workdir, store, run_id)
+        outcome = _train(entry, cfg, planned, workdir, store, run_id)
     except KeyboardInterrupt:
         _fail(store, run_id, workdir, "interrupted (Ctrl-C); a re-run trains it again", _traceback(), status=KILLED)
         raise
     except BaseException as err:  # noqa: BLE001 - recorded as this config's failure
         outcome = _fail(store, run_id, workdir, f"{type(err).__name__}: {err}", _traceback())
-    return {"name": entry.name, "run_id": run_id, "config_hash": digest, **outcome}
+    return {"name": name, "run_id": run_id, "config_hash": entry.config_hash, **outcome}
 
 
-def _train(entry: GridEntry, cfg: DictConfig, workdir: Path, store: Store, run_id: str) -> dict[str, Any]:
+def _train(
+    entry: GridEntry, cfg: DictConfig, planned: PlanRow | None, workdir: Path, store: Store, run_id: str
+) -> dict[str, Any]:
     try:
         data = resolve(cfg.data, workdir)
     except DataError as err:
         return _fail(store, run_id, workdir, str(err))
-    row = generate(entry, workdir, cache={})
+    plan_dir = Path(str(cfg.planned)).parent if planned else workdir
+    row = planned or plan([entry], plan_dir, cfg.preflight)[0]
     if not row.ok:
         return _fail(store, run_id, workdir, row.error)
-    model_yaml = workdir / row.yaml
+    model_yaml = plan_dir / row.yaml
     store.log_artifact(run_id, model_yaml)
-    check = preflight(model_yaml, imgsz=int(cfg.preflight.imgsz), gflops_imgsz=int(cfg.preflight.gflops_imgsz), nc=data.nc)
-    if not check.ok:
-        return _fail(store, run_id, workdir, check.error)
-    store.log_metrics(run_id, {"params": check.params, "gflops": check.gflops})
-    (workdir / "model_summary.txt").write_text(check.summary)
+    store.log_metrics(run_id, {"params": row.params, "gflops": row.gflops})
+    (workdir / "model_summary.txt").write_text(row.summary)
     store.log_artifact(run_id, workdir / "model_summary.txt")
     job_file = workdir / "job.json"
     with lease(str(cfg.train.device)) as device:
@@ -102,7 +92,7 @@ def _train(entry: GridEntry, cfg: DictConfig, workdir: Path, store: Store, run_i
             "options": upstream_options(cfg, model_yaml, data.yaml, workdir),
         }
         job_file.write_text(json.dumps(job, indent=1))
-        code = run_isolated(
+        code = CHILDREN.run(
             job_file, workdir / "train.log", device.env, echo=os.environ.get("ABLATION_QUIET") != "1",
             on_event=lambda event: _log_event(store, run_id, event),
         )
@@ -113,7 +103,7 @@ def _train(entry: GridEntry, cfg: DictConfig, workdir: Path, store: Store, run_i
         return _fail(store, run_id, workdir, _exit_sentence(code, detail), detail)
     result = json.loads((workdir / RESULT).read_text())
     final = {
-        **result["final"], "train_seconds": result["seconds"], "params": check.params, "gflops": check.gflops,
+        **result["final"], "train_seconds": result["seconds"], "params": row.params, "gflops": row.gflops,
         "images_per_second": result["images_per_second"],
     }
     if result.get("gpu_mem_peak_gb") is not None:
@@ -176,10 +166,10 @@ def _traceback() -> str:
     return traceback.format_exc()
 
 
-def _tags(entry: GridEntry, digest: str, cfg: DictConfig) -> dict[str, str]:
+def _tags(entry: GridEntry) -> dict[str, str]:
     return {
-        "config_hash": digest, "baseline_hash": baseline_hash(cfg), "attention": entry.attention,
-        "placement": entry.placement, "model": entry.model, "seed": str(cfg.seed),
+        "config_hash": entry.config_hash, "group_hash": entry.group_hash, "baseline_hash": entry.baseline_hash,
+        "attention": entry.attention, "placement": entry.placement, "model": entry.model, "seed": str(entry.seed),
     }
 
 
@@ -203,29 +193,8 @@ def _flatten(data: Any, prefix: str) -> dict[str, Any]:
     return out
 
 
-@hydra.main(config_path="../conf", config_name="run", version_base="1.3")
-def _hydra_main(cfg: DictConfig) -> dict[str, Any]:
-    return run(cfg)
-
-
 def main() -> None:
-    """Check that the command line composes before Hydra sees it.
-
-    Hydra silently falls back to a single run when a multirun config fails to compose and then
-    blames the comma ("Ambiguous value ... add --multirun"); we say what is really wrong.
-    """
-    flags = [a for a in sys.argv[1:] if a.startswith("-") and a not in ("-m", "--multirun")]
-    if not flags:  # a training run: its first child imports while Hydra composes (see train/isolate.py)
-        prestart()
-    try:
-        expand("run", [a for a in sys.argv[1:] if not a.startswith("-")])
-    except (ConfigError, PlacementError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    try:
-        _hydra_main()
-    except KeyboardInterrupt:
-        sys.exit(130)  # recorded already: the config as KILLED, the sweep as KILLED
+    launch("run", run)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,27 @@
-"""Around a sweep of jobs: checks before the first job, one parent MLflow run, a summary after.
+"""Around a sweep of jobs: every config planned before the first trains, one parent MLflow run,
+a summary after.
 
 Called by the ``ablation`` Hydra sweeper (``hydra_plugins/ablation_sweeper``); the jobs themselves
-go out through whichever Hydra launcher is configured and run ``ablation.run.run``.
+go out through whichever Hydra launcher is configured and run ``ablation.run.run`` on the yaml
+planned here (``planned=<plan>/<name>.json``).
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
-from .data.resolve import DataError, resolve
-from .report.export import rows_from_runs, table, write_csv
+from .grid import GridEntry, expand
+from .planner import COLUMNS, PlanRow, plan
 from .track import FAILED, FINISHED, KILLED, Store
+
+SKIPPED = "SKIPPED"
 
 
 class SweepError(RuntimeError):
@@ -25,57 +29,81 @@ class SweepError(RuntimeError):
 
 
 @dataclass
+class Grid:
+    """The expanded command line (``grid.expand``), kept so that the sweeper reuses the expansion
+    ``ablation.run``'s entry point already made to check the command line."""
+
+    config_name: str
+    arguments: list[str]
+    entries: list[GridEntry]
+
+
+_expanded: Grid | None = None
+
+
+def grid_for(config_name: str, arguments: list[str]) -> list[GridEntry]:
+    """``grid.expand`` of this command line, once per process."""
+    global _expanded
+    if _expanded is None or (_expanded.config_name, _expanded.arguments) != (config_name, list(arguments)):
+        _expanded = Grid(config_name, list(arguments), expand(config_name, list(arguments)))
+    return _expanded.entries
+
+
+@dataclass
 class Sweep:
     store: Store
     run_id: str
     sweep_dir: Path
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
-def validate_jobs(configs: Sequence[DictConfig], sweep_dir: Path) -> None:
-    """Before any job: every dataset is usable (synthetic ones generated once), the store exists."""
-    seen: set[str] = set()
-    for cfg in configs:
-        key = repr(sorted(cfg.data.items()))
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            resolve(cfg.data, sweep_dir / ".data-check")
-        except DataError as err:
-            raise SweepError(str(err)) from None
-    stores = {(str(c.tracking.uri), str(c.tracking.experiment)) for c in configs}
-    for uri, experiment in stores:
-        try:
-            Store(None if uri == "None" else uri, experiment).experiment_id  # noqa: B018 - creates it
-        except Exception as err:  # noqa: BLE001 - one sentence instead of MLflow's traceback
-            raise SweepError(
-                f"cannot open MLflow tracking store {uri}: {str(err).splitlines()[0]}; check tracking.uri."
-            ) from None
+def open_store(config: DictConfig) -> Store:
+    """The tracking store, created now (parallel jobs racing on a new SQLite store fail)."""
+    store = Store(config.tracking.uri, str(config.tracking.experiment))
+    try:
+        store.experiment_id  # noqa: B018 - creates it
+    except Exception as err:  # noqa: BLE001 - one sentence instead of MLflow's traceback
+        raise SweepError(
+            f"cannot open MLflow tracking store {store.uri}: {str(err).splitlines()[0]}; check tracking.uri."
+        ) from None
+    return store
+
+
+def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) -> dict[str, PlanRow]:
+    """Plan every entry; one that cannot train stops the sweep before anything trains."""
+    rows = plan(entries, plan_dir, preflight)
+    bad = [r for r in rows if not r.ok]
+    if bad:
+        lines = "\n".join(f"FAILED {r.name}: {r.error}" for r in bad)
+        raise SweepError(f"{len(bad)} of {len(rows)} configs cannot train; nothing was trained.\n{lines}")
+    return {r.name: r for r in rows}
 
 
 def plan_children(jobs_run_here: int) -> None:
     """Start each config's training child while the previous config trains, when the jobs run in
     this process one after another (the basic launcher); other launchers run them elsewhere."""
-    from .train.isolate import discard_standby, expect_jobs
+    from .train.isolate import CHILDREN
 
-    expect_jobs(jobs_run_here)
+    CHILDREN.expect(jobs_run_here)
     if not jobs_run_here:
-        discard_standby()
+        CHILDREN.discard()
 
 
-def start_sweep(config: DictConfig, arguments: list[str], jobs: int) -> Sweep:
-    store = Store(config.tracking.uri, str(config.tracking.experiment))
+def start_sweep(store: Store, arguments: list[str], sweep_dir: Path, jobs: int, skipped: list[GridEntry]) -> Sweep:
     name = f"sweep {time.strftime('%Y-%m-%d %H:%M:%S')}"
     run_id = store.start(name, tags={"sweep": "true", "command": " ".join(arguments), "jobs": str(jobs)})
-    sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
-    print(f"[ablation] {jobs} configs; MLflow {store.uri}, experiment '{store.experiment}', sweep run {run_id}")
-    return Sweep(store, run_id, sweep_dir)
+    print(f"[ablation] {jobs} configs to train, {len(skipped)} already FINISHED; MLflow {store.uri}, "
+          f"experiment '{store.experiment}', sweep run {run_id}")
+    done = [{"name": e.name, "status": SKIPPED, "config_hash": e.config_hash} for e in skipped]
+    return Sweep(store, run_id, sweep_dir.resolve(), done)
 
 
 def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: bool = False) -> list[dict[str, Any]]:
     """Print the table of this sweep's configs and one line per failure; return the failures.
     ``interrupted``: the jobs stopped early (Ctrl-C); the sweep run ends KILLED."""
-    results = list(results)
+    from .report.export import rows_from_runs, table, write_csv
+
+    results = [*sweep.skipped, *results]
     failed = [r for r in results if r.get("status") == FAILED]
     hashes = {r["config_hash"] for r in results if r.get("config_hash")}
     runs = [r for r in sweep.store.runs() if r.data.tags.get("config_hash") in hashes]
@@ -85,7 +113,7 @@ def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: b
         csv_path = write_csv(rows, sweep.sweep_dir / "results.csv")
         sweep.store.log_artifact(sweep.run_id, csv_path)
     ran = sum(r.get("status") == FINISHED for r in results)
-    skipped = sum(r.get("status") == "SKIPPED" for r in results)
+    skipped = sum(r.get("status") == SKIPPED for r in results)
     print(f"\n[ablation] {ran} finished, {skipped} already done (skipped), {len(failed)} failed; "
           f"outputs in {sweep.sweep_dir}")
     for r in failed:
@@ -110,19 +138,16 @@ def job_result(job: Any) -> dict[str, Any]:
     return {"name": name, "status": FAILED, "error": f"{type(err).__name__}: {err}"}
 
 
-def unique_jobs(jobs: Sequence[Sequence[str]], configs: Sequence[DictConfig]) -> set[int]:
-    """``id()`` of the first job of every distinct config (the same resolved config never runs twice)."""
-    from omegaconf import OmegaConf
+def print_plan(rows: list[PlanRow], out: Path) -> int:
+    """``python -m ablation.plan``'s output: ``out/plan.csv``, the table, one line per failure;
+    the exit code (1 if any config cannot be planned)."""
+    import pandas as pd
 
-    from .grid import describe
-    from .run import config_hash
-
-    seen: set[str] = set()
-    keep: set[int] = set()
-    for job, cfg in zip(jobs, configs):
-        task = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-        digest = config_hash(describe(task))
-        if digest not in seen:
-            seen.add(digest)
-            keep.add(id(job))
-    return keep
+    frame = pd.DataFrame([r.record() for r in rows], columns=COLUMNS)
+    frame.to_csv(out / "plan.csv", index=False)
+    print(frame.drop(columns="error").to_string(index=False))
+    failed = [r for r in rows if not r.ok]
+    for r in failed:
+        print(f"FAILED {r.name}: {r.error}", file=sys.stderr)
+    print(f"\n{len(rows) - len(failed)}/{len(rows)} entries planned; yamls and plan.csv in {out}")
+    return 1 if failed else 0

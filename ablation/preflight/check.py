@@ -44,35 +44,47 @@ def quiet_upstream() -> Iterator[None]:
 
 
 def build_model(yaml_path: str | Path, nc: int | None = None) -> torch.nn.Module:
-    import ablation  # noqa: F401  (registers our modules with upstream)
+    import ablation
+
+    ablation.setup()  # our modules, registered with upstream
     from yolov5.models.yolo import Model
 
     with quiet_upstream():
         return Model(str(yaml_path), ch=3, nc=nc)
 
 
-def preflight(yaml_path: str | Path, imgsz: int = 64, gflops_imgsz: int = 640, nc: int | None = None) -> PreflightResult:
+def preflight(
+    yaml_path: str | Path, imgsz: int = 64, gflops_imgsz: int = 640, nc: int | None = None, step: bool = True
+) -> PreflightResult:
+    """Build the model (with ``nc`` classes), take one training step (unless ``step`` is false:
+    ``preflight.enabled=false``), count parameters and GFLOPs."""
     stage = "building the model"
     try:
         model = build_model(yaml_path, nc)
-        stage = "a training step at batch 1"
-        model.train()
-        previous = torch.are_deterministic_algorithms_enabled()
-        torch.use_deterministic_algorithms(True)  # upstream train.py trains this way
-        try:
-            out = model(torch.rand(1, 3, imgsz, imgsz))
-            sum(o.float().square().mean() for o in out).backward()
-        finally:
-            torch.use_deterministic_algorithms(previous)
-        bad = [n for n, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
-        if bad:
-            raise FloatingPointError(f"non-finite gradient in {bad[0]}")
+        if step:
+            stage = "a training step at batch 1"
+            train_step(model, imgsz)
         stage = "counting GFLOPs"
         params = sum(p.numel() for p in model.parameters())
         flops = round(gflops(model, gflops_imgsz), 3)
         return PreflightResult(str(yaml_path), params, flops, summary=summary(model, yaml_path, flops, gflops_imgsz))
     except Exception as err:  # noqa: BLE001 - every failure becomes one sentence in the plan
         return PreflightResult(str(yaml_path), error=describe_failure(err, stage))
+
+
+def train_step(model: torch.nn.Module, imgsz: int) -> None:
+    """One forward and backward pass at batch 1 under deterministic algorithms; gradients finite."""
+    model.train()
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # upstream train.py trains this way
+    try:
+        out = model(torch.rand(1, 3, imgsz, imgsz))
+        sum(o.float().square().mean() for o in out).backward()
+    finally:
+        torch.use_deterministic_algorithms(previous)
+    bad = [n for n, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
+    if bad:
+        raise FloatingPointError(f"non-finite gradient in {bad[0]}")
 
 
 def summary(model: torch.nn.Module, yaml_path: str | Path, flops: float, imgsz: int) -> str:

@@ -16,14 +16,20 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def _check(item: tuple[str, int | None], **options: int | bool) -> PreflightResult:
+    yaml, nc = item
+    return preflight(yaml, nc=nc, **options)  # type: ignore[arg-type]
+
+
 def preflight_many(
-    yamls: list[str], imgsz: int = 64, gflops_imgsz: int = 640, workers: int = 2, nc: int | None = None
+    items: list[tuple[str, int | None]], imgsz: int = 64, gflops_imgsz: int = 640, workers: int = 2, step: bool = True
 ) -> list[PreflightResult]:
-    check = partial(preflight, imgsz=imgsz, gflops_imgsz=gflops_imgsz, nc=nc)
-    workers = max(1, min(workers, len(yamls), os.cpu_count() or 1))
+    """``preflight`` of each ``(yaml, number of classes)``, in order."""
+    check = partial(_check, imgsz=imgsz, gflops_imgsz=gflops_imgsz, step=step)
+    workers = max(1, min(workers, len(items), os.cpu_count() or 1))
     if workers == 1:
-        return [check(y) for y in yamls]
+        return [check(item) for item in items]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")  # never fork a process that has torch loaded
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
-        return list(pool.map(check, yamls, chunksize=max(1, len(yamls) // (workers * 4))))
+        return list(pool.map(check, items, chunksize=max(1, len(items) // (workers * 4))))

@@ -138,6 +138,10 @@ class ModelSpec:
         path.write_text(self.dump())
         return path
 
+    def annotated(self, note: str) -> ModelSpec:
+        """A copy with ``note`` as its first header comment (the spec itself is often a shared base)."""
+        return replace(self, notes=[note, *self.notes])
+
     def with_layers(self, layers: list[Layer], note: str | None = None) -> ModelSpec:
         notes = self.notes + ([note] if note else [])
         return replace(self, layers=layers, notes=notes)

@@ -126,6 +126,11 @@ class Store:
             if not token:
                 return out
 
+    def finished_hashes(self) -> set[str]:
+        """``config_hash`` of every FINISHED config run."""
+        runs = self.runs(f"attributes.status = '{FINISHED}'")
+        return {h for h in (r.data.tags.get("config_hash") for r in runs) if h}
+
     def finished_with_hash(self, config_hash: str) -> Any | None:
         runs = self.runs(f"tags.config_hash = '{config_hash}' and attributes.status = '{FINISHED}'")
         return runs[0] if runs else None

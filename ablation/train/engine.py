@@ -17,6 +17,8 @@ from typing import Any
 
 from vendor.yolov5 import compat
 
+from .. import setup
+
 # Order of the values upstream passes to ``on_fit_epoch_end`` (train.py's ``log_vals``).
 EPOCH_KEYS = (
     "train/box_loss", "train/obj_loss", "train/cls_loss",
@@ -63,7 +65,7 @@ def upstream_options(options: dict[str, Any]) -> Any:
 
 def preload() -> None:
     """Import what ``train_upstream`` needs (done by a training child while it waits for its job)."""
-    compat.install()
+    setup()
     import torch  # noqa: F401
     from yolov5 import train  # noqa: F401
     from yolov5.utils.callbacks import Callbacks  # noqa: F401
@@ -76,7 +78,7 @@ def train_upstream(
 ) -> TrainResult:
     """Train with upstream ``train.main``; ``options`` are ``train.run`` keyword arguments plus
     ours: ``amp`` (auto/true/false) and ``deterministic`` (strict/warn), see ``conf/train``."""
-    compat.install()
+    setup()
     import torch
     from yolov5 import train
     from yolov5.utils.callbacks import Callbacks

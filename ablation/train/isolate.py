@@ -5,7 +5,7 @@ down. The child is a new interpreter, started with the environment the command w
 (``compat.launch_environ``): upstream's import sets OMP_NUM_THREADS in the job process, and a
 child that inherited it would train with fewer threads than plain upstream.
 
-A child is started before its job exists (``prestart``): it imports torch and upstream while the
+A child is started before its job exists (``Children.prestart``): it imports torch and upstream while the
 sweep composes, runs preflight or trains the previous config, then waits on its stdin for the job.
 A sweep on the basic launcher (one process, configs one after another) starts the next config's
 child as soon as the current one has its job, so no config waits for imports. A waiting child whose
@@ -54,9 +54,6 @@ class Standby:
 # which configures its allocator. A child gets them as launched (and a waiting child still matches).
 LIBRARY_ENV = ("_RJEM_MALLOC_CONF",)
 
-_standby: Standby | None = None
-_jobs_left = 0  # jobs still to come in this process after the current one (basic launcher)
-
 
 def child_environ(env: dict[str, str]) -> dict[str, str]:
     """A training child's environment: the launch environment plus ``env`` (e.g. a GPU lease)."""
@@ -65,87 +62,104 @@ def child_environ(env: dict[str, str]) -> dict[str, str]:
     return child_env
 
 
-def prestart(env: dict[str, str] | None = None) -> None:
-    """Start the next training child now (if none is waiting), so its imports overlap other work."""
-    global _standby
-    child_env = child_environ(env or {})
-    if _standby is not None and _standby.serves(child_env):
-        return
-    discard_standby()
-    _standby = _spawn(child_env)
+class Children:
+    """This process's training children: the one started ahead and waiting (if any), and how many
+    jobs are still to come in this process after the current one (basic launcher)."""
+
+    def __init__(self) -> None:
+        self.standby: Standby | None = None
+        self.jobs_left = 0
+
+    def prestart(self, env: dict[str, str] | None = None) -> None:
+        """Start the next training child now (if none is waiting), so its imports overlap other work."""
+        child_env = child_environ(env or {})
+        if self.standby is not None and self.standby.serves(child_env):
+            return
+        self.discard()
+        self.standby = spawn(child_env)
+
+    def expect(self, count: int) -> None:
+        """``count`` jobs will run in this process, one after another: each training child then
+        starts the next job's child. 0 (the default) starts children only on demand."""
+        self.jobs_left = max(0, count)
+
+    def job_begins(self) -> None:
+        """A job of those expected has begun (whether it trains, is skipped or fails)."""
+        self.jobs_left = max(0, self.jobs_left - 1)
+
+    def discard(self) -> None:
+        """Stop a waiting child that will get no job (end of sweep, or jobs run in other processes)."""
+        if self.standby is not None:
+            self.standby.discard()
+            self.standby = None
+
+    def claim(self, env: dict[str, str]) -> Standby:
+        """The waiting child if it was started with ``env`` and is alive; else a new one."""
+        standby, self.standby = self.standby, None
+        if standby is not None and standby.serves(env):
+            return standby
+        if standby is not None:
+            standby.discard()
+        return spawn(env)
+
+    def run(
+        self, job_file: Path, log_file: Path, env: dict[str, str], echo: bool = True,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> int:
+        """Train ``job_file`` in a child; its output goes to ``log_file`` (and, live, to ours when
+        ``echo``), its events (``worker.EVENTS``) to ``on_event`` as they come. Returns the exit
+        code: 0, the worker's 1, or ``-signal`` when it was killed."""
+        from .worker import EVENTS
+
+        child_env = child_environ(env)
+        (job_file.parent / EVENTS).unlink(missing_ok=True)  # a retried job's old events are not this run's
+        events = Tail(job_file.parent / EVENTS)
+        log_file.write_bytes(b"")
+        worker = self.claim(child_env)
+        try:
+            assert worker.process.stdin is not None
+            worker.process.stdin.write(json.dumps({"job": str(job_file), "log": str(log_file)}).encode() + b"\n")
+            worker.process.stdin.close()
+        except BrokenPipeError:
+            pass  # it died before its job: its early output, appended to the log below, says why
+        if self.jobs_left:
+            self.prestart(env)
+        try:
+            return _follow(worker, log_file, events, echo, on_event)
+        finally:
+            worker.discard()  # only waits unless we are leaving on an exception (Ctrl-C)
 
 
-def expect_jobs(count: int) -> None:
-    """``count`` jobs will run in this process, one after another: each training child then starts
-    the next job's child. 0 (the default) starts children only on demand."""
-    global _jobs_left
-    _jobs_left = max(0, count)
+CHILDREN = Children()
+atexit.register(CHILDREN.discard)
 
 
-def job_begins() -> None:
-    """A job of those expected has begun (whether it trains, is skipped or fails preflight)."""
-    global _jobs_left
-    _jobs_left = max(0, _jobs_left - 1)
-
-
-def discard_standby() -> None:
-    """Stop a waiting child that will get no job (end of sweep, or jobs run in other processes)."""
-    global _standby
-    if _standby is not None:
-        _standby.discard()
-        _standby = None
-
-
-atexit.register(discard_standby)
-
-
-def run_isolated(
-    job_file: Path, log_file: Path, env: dict[str, str], echo: bool = True,
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+def _follow(
+    worker: Standby, log_file: Path, events: Tail, echo: bool, on_event: Callable[[dict[str, Any]], None] | None
 ) -> int:
-    """Train ``job_file`` in a child; its output goes to ``log_file`` (and, live, to ours when
-    ``echo``), its events (``worker.EVENTS``) to ``on_event`` as they come. Returns the exit
-    code: 0, the worker's 1, or ``-signal`` when it was killed."""
-    from .worker import EVENTS
-
-    child_env = child_environ(env)
-    (job_file.parent / EVENTS).unlink(missing_ok=True)  # a retried job's old events are not this run's
-    events = Tail(job_file.parent / EVENTS)
-    log_file.write_bytes(b"")
-    worker = _claim(child_env)
-    try:
-        assert worker.process.stdin is not None
-        worker.process.stdin.write(json.dumps({"job": str(job_file), "log": str(log_file)}).encode() + b"\n")
-        worker.process.stdin.close()
-    except BrokenPipeError:
-        pass  # it died before its job: its early output, appended to the log below, says why
-    if _jobs_left:
-        prestart(env)
-    try:
-        with log_file.open("rb") as log:
-            while True:
-                try:
-                    worker.process.wait(0.5)
-                except subprocess.TimeoutExpired:
-                    pass
-                if worker.process.returncode is not None and worker.early_output.is_file():
-                    with log_file.open("ab") as sink:  # it never reached its job
-                        sink.write(worker.early_output.read_bytes())
-                    worker.early_output.unlink()
-                chunk = log.read()
-                if chunk and echo:
-                    sys.stdout.buffer.write(chunk)
-                    sys.stdout.flush()
-                for line in events.lines():
-                    if on_event is not None:
-                        on_event(json.loads(line))
-                if worker.process.returncode is not None and not chunk:
-                    return worker.process.returncode
-    finally:
-        worker.discard()  # only waits unless we are leaving on an exception (Ctrl-C)
+    """Echo the child's log and hand on its events until it exits; its exit code."""
+    with log_file.open("rb") as log:
+        while True:
+            try:
+                worker.process.wait(0.5)
+            except subprocess.TimeoutExpired:
+                pass
+            if worker.process.returncode is not None and worker.early_output.is_file():
+                with log_file.open("ab") as sink:  # it never reached its job
+                    sink.write(worker.early_output.read_bytes())
+                worker.early_output.unlink()
+            chunk = log.read()
+            if chunk and echo:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+            for line in events.lines():
+                if on_event is not None:
+                    on_event(json.loads(line))
+            if worker.process.returncode is not None and not chunk:
+                return worker.process.returncode
 
 
-def _spawn(env: dict[str, str]) -> Standby:
+def spawn(env: dict[str, str]) -> Standby:
     handle, name = tempfile.mkstemp(prefix="ablation-worker-", suffix=".log")
     with open(handle, "wb") as early:
         process = subprocess.Popen(
@@ -153,17 +167,6 @@ def _spawn(env: dict[str, str]) -> Standby:
             stdin=subprocess.PIPE, stdout=early, stderr=subprocess.STDOUT, env=env,
         )
     return Standby(process, env, Path(name))
-
-
-def _claim(env: dict[str, str]) -> Standby:
-    """The waiting child if it was started with ``env`` and is alive; else a new one."""
-    global _standby
-    standby, _standby = _standby, None
-    if standby is not None and standby.serves(env):
-        return standby
-    if standby is not None:
-        standby.discard()
-    return _spawn(env)
 
 
 class Tail:

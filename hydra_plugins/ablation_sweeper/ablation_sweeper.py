@@ -1,12 +1,16 @@
-"""Hydra sweeper for ablation grids: Hydra's basic sweeper plus what a sweep needs around it.
+"""Hydra sweeper for ablation grids: the grid and everything a sweep needs around its jobs.
 
-- the grid gets the baseline (attention=none) once per model, seed and other swept values;
-- before any job starts: every job's config composes (Hydra's check), the dataset is validated
-  (one sentence and no training if it is unusable), the MLflow store and experiment exist, and
-  one parent run is opened for the sweep (its id reaches every job as tracking.parent_run_id);
+- the jobs are ``ablation.grid.expand``'s entries: the swept grid plus the baseline
+  (attention=none) once per model, seed and other swept value, each distinct config once;
+- configs already FINISHED in the store (same ``config_hash``) are skipped;
+- before any job starts, every other config is planned (surgery, dataset check, preflight with the
+  dataset's class count); one that cannot train ends the command with exit 2, nothing trained;
+- one parent MLflow run for the sweep (its id reaches every job as tracking.parent_run_id), and
+  each job trains the yaml planned for it (``planned=...``);
 - after the last job: the results table, one line per failed config, a non-zero exit if any failed.
 
-Jobs still go out through whichever Hydra launcher is configured (basic, joblib, submitit).
+With ``plan_only`` (``python -m ablation.plan``) it stops after planning: yamls, plan.csv, table.
+Jobs go out through whichever Hydra launcher is configured (basic, joblib, submitit).
 """
 
 # No ``from __future__ import annotations``: Hydra's plugin scan loads this file outside the
@@ -20,8 +24,6 @@ from typing import Any, Optional
 from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override
 
 
 @dataclass
@@ -29,41 +31,51 @@ class AblationSweeperConf:
     _target_: str = "hydra_plugins.ablation_sweeper.ablation_sweeper.AblationSweeper"
     max_batch_size: Optional[int] = None
     params: Optional[dict[str, str]] = None
+    plan_only: bool = False
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="ablation", node=AblationSweeperConf, provider="ablation")
 
 
 class AblationSweeper(BasicSweeper):
-    @staticmethod
-    def split_arguments(overrides: list[Override], max_batch_size: int | None) -> list[list[list[str]]]:
-        from ablation.grid import with_baselines
-
-        jobs = with_baselines(BasicSweeper.split_arguments(overrides, None)[0])
-        return list(BasicSweeper.split_overrides_to_chunks(jobs, max_batch_size))
+    def __init__(self, max_batch_size: Optional[int], params: Optional[dict[str, str]] = None, plan_only: bool = False) -> None:
+        super().__init__(max_batch_size, params)
+        self.plan_only = plan_only
 
     def sweep(self, arguments: list[str]) -> Any:
-        from ablation.sweep import (
-            SweepError, finish_sweep, job_result, plan_children, start_sweep, unique_jobs, validate_jobs,
-        )
+        from ablation.grid import ConfigError
+        from ablation.sweep import SweepError
 
-        assert self.config is not None and self.launcher is not None and self.hydra_context is not None
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        batches = self.split_arguments(parser.parse_overrides([*self._parse_config(), *arguments]), self.max_batch_size)
-        jobs = [job for batch in batches for job in batch]
-        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        assert self.config is not None and self.launcher is not None
         try:
-            configs = [self.hydra_context.config_loader.load_sweep_config(self.config, list(j)) for j in jobs]
-            validate_jobs(configs, sweep_dir)
-        except SweepError as err:
+            return self._sweep([*self._parse_config(), *arguments])
+        except (ConfigError, SweepError) as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)
-        keep = unique_jobs(jobs, configs)  # e.g. the default attention is the baseline already
-        batches = [[job for job in batch if id(job) in keep] for batch in batches]
-        batches = [batch for batch in batches if batch]
-        jobs = [job for batch in batches for job in batch]
+
+    def _sweep(self, arguments: list[str]) -> Any:
+        from ablation.sweep import (
+            finish_sweep, grid_for, job_result, open_store, plan_children, plan_sweep, print_plan, start_sweep,
+        )
+        from ablation.planner import plan
+
+        assert self.config is not None and self.launcher is not None
+        entries = grid_for(str(self.config.hydra.job.config_name), arguments)
+        if self.plan_only:
+            out = Path(str(self.config.out)).expanduser()
+            code = print_plan(plan(entries, out, self.config.preflight), out)
+            if code:
+                sys.exit(code)
+            return []
+        store = open_store(self.config)
+        done = store.finished_hashes()
+        todo = [e for e in entries if e.config_hash not in done]
+        sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
+        rows = plan_sweep(todo, sweep_dir / "plan", self.config.preflight)
+        jobs = [[*e.overrides, f"planned='{sweep_dir / 'plan' / rows[e.name].name}.json'"] for e in todo]
+        batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size))
         plan_children(len(jobs) if isinstance(self.launcher, BasicLauncher) else 0)
-        sweep = start_sweep(self.config, arguments, len(jobs))
+        sweep = start_sweep(store, arguments, sweep_dir, len(jobs), [e for e in entries if e.config_hash in done])
         parent = f"tracking.parent_run_id={sweep.run_id}"
         results: list[dict[str, Any]] = []
         returns: list[Sequence[Any]] = []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ablation.train import isolate
-from ablation.train.isolate import child_environ, run_isolated
+from ablation.train.isolate import CHILDREN, child_environ
 from ablation.train.worker import ERROR, RESULT
 from vendor.yolov5 import compat
 
@@ -25,7 +25,7 @@ def write_job(folder: Path, **options: object) -> Path:
 
 def test_a_failing_child_returns_1_with_its_traceback_and_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
-    code = run_isolated(job, tmp_path / "train.log", {}, echo=False)
+    code = CHILDREN.run(job, tmp_path / "train.log", {}, echo=False)
     assert code == 1
     assert not (tmp_path / RESULT).exists()
     error = (tmp_path / ERROR).read_text()
@@ -36,7 +36,7 @@ def test_a_failing_child_returns_1_with_its_traceback_and_log(tmp_path: Path, ca
 
 def test_child_output_is_echoed_live_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
-    assert run_isolated(job, tmp_path / "train.log", {}, echo=True) == 1
+    assert CHILDREN.run(job, tmp_path / "train.log", {}, echo=True) == 1
     assert capsys.readouterr().out == (tmp_path / "train.log").read_text()
 
 
@@ -54,32 +54,32 @@ def test_children_start_from_the_launch_environment(monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture
 def no_standby() -> Iterator[None]:
-    isolate.discard_standby()
-    isolate.expect_jobs(0)
+    CHILDREN.discard()
+    CHILDREN.expect(0)
     yield
-    isolate.expect_jobs(0)
-    isolate.discard_standby()
+    CHILDREN.expect(0)
+    CHILDREN.discard()
 
 
 def counting_spawns(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
     spawned: list[dict[str, str]] = []
-    real = isolate._spawn
+    real = isolate.spawn
 
     def spawn(env: dict[str, str]) -> isolate.Standby:
         spawned.append(env)
         return real(env)
 
-    monkeypatch.setattr(isolate, "_spawn", spawn)
+    monkeypatch.setattr(isolate, "spawn", spawn)
     return spawned
 
 
 def test_a_prestarted_child_takes_the_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None) -> None:
-    isolate.prestart()
-    waiting = isolate._standby
+    CHILDREN.prestart()
+    waiting = CHILDREN.standby
     assert waiting is not None and waiting.process.poll() is None
     spawned = counting_spawns(monkeypatch)
     job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
-    assert run_isolated(job, tmp_path / "train.log", {}, echo=False) == 1
+    assert CHILDREN.run(job, tmp_path / "train.log", {}, echo=False) == 1
     assert spawned == [] and waiting.process.returncode == 1  # that child ran it: no new one
     assert "missing.yaml" in (tmp_path / ERROR).read_text() and "train: " in (tmp_path / "train.log").read_text()
     assert not waiting.early_output.exists()
@@ -88,12 +88,12 @@ def test_a_prestarted_child_takes_the_job(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_waiting_child_with_another_environment_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
 ) -> None:
-    isolate.prestart({"CUDA_VISIBLE_DEVICES": "1"})
-    stale = isolate._standby
+    CHILDREN.prestart({"CUDA_VISIBLE_DEVICES": "1"})
+    stale = CHILDREN.standby
     assert stale is not None
     spawned = counting_spawns(monkeypatch)
     job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
-    assert run_isolated(job, tmp_path / "train.log", {"CUDA_VISIBLE_DEVICES": "0"}, echo=False) == 1
+    assert CHILDREN.run(job, tmp_path / "train.log", {"CUDA_VISIBLE_DEVICES": "0"}, echo=False) == 1
     assert [env["CUDA_VISIBLE_DEVICES"] for env in spawned] == ["0"]
     assert stale.process.returncode is not None and not stale.early_output.exists()
 
@@ -102,18 +102,18 @@ def test_the_next_child_starts_while_one_trains_only_when_more_jobs_follow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
 ) -> None:
     spawned = counting_spawns(monkeypatch)
-    isolate.expect_jobs(2)
+    CHILDREN.expect(2)
     for n in (1, 2):
-        isolate.job_begins()
+        CHILDREN.job_begins()
         (tmp_path / str(n)).mkdir()
         job = write_job(tmp_path / str(n), data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
-        assert run_isolated(job, tmp_path / str(n) / "train.log", {}, echo=False) == 1
+        assert CHILDREN.run(job, tmp_path / str(n) / "train.log", {}, echo=False) == 1
     assert len(spawned) == 2  # the first job's child, and the second's started while the first ran
-    assert isolate._standby is None  # none for a third
-    isolate.prestart()
-    waiting = isolate._standby
+    assert CHILDREN.standby is None  # none for a third
+    CHILDREN.prestart()
+    waiting = CHILDREN.standby
     assert waiting is not None
-    isolate.discard_standby()
+    CHILDREN.discard()
     assert waiting.process.returncode is not None and not waiting.early_output.exists()
 
 
@@ -124,9 +124,9 @@ def test_a_child_that_died_before_its_job_leaves_its_output_in_the_log(
     with early.open("wb") as out:
         dead = subprocess.Popen([sys.executable, "-c", "print('broken install'); raise SystemExit(3)"], stdin=subprocess.PIPE, stdout=out)
     dead.wait()
-    monkeypatch.setattr(isolate, "_claim", lambda env: isolate.Standby(dead, env, early))
+    monkeypatch.setattr(CHILDREN, "claim", lambda env: isolate.Standby(dead, env, early))
     job = write_job(tmp_path, data="unused.yaml", cfg="yolov5n.yaml")
-    assert run_isolated(job, tmp_path / "train.log", {}, echo=False) == 3
+    assert CHILDREN.run(job, tmp_path / "train.log", {}, echo=False) == 3
     assert (tmp_path / "train.log").read_text() == "broken install\n" and not early.exists()
 
 
