@@ -11,10 +11,12 @@ name that is unique up to the seed (``yolov5s-se-neck-reduction=8`` when ``reduc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -60,19 +62,35 @@ class GridEntry:
         return int(self.cfg.get(SEED, 0))
 
 
-def expand(config_name: str, overrides: list[str]) -> list[GridEntry]:
-    """Every config of the command line, baselines included, each once, uniquely named."""
+def expand(
+    config_name: str, overrides: list[str], compose_with: Callable[[list[str]], DictConfig] | None = None
+) -> list[GridEntry]:
+    """Every config of the command line, baselines included, each once, uniquely named.
+
+    ``compose_with``: how to compose one override list; by default Hydra's compose API over
+    ``conf/`` (inside a running Hydra app, the app's own config loader is passed instead).
+    """
     fixed, sweeps = split_overrides(overrides)
     combos = [fixed + list(combo) for combo in itertools.product(*sweeps)]
     entries: dict[str, GridEntry] = {}
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+    with contextlib.ExitStack() as stack:
+        if compose_with is None:
+            stack.enter_context(initialize_config_dir(str(CONF_DIR), version_base="1.3"))
         for job in with_baselines(combos):
             try:
-                entry = describe(compose_checked(config_name, job), job)
+                cfg = compose_with(job) if compose_with else compose_checked(config_name, job)
+                entry = describe(cfg, [o for o in job if not is_hydra_override(o)])
+            except HydraException as err:
+                raise ConfigError(_explain(err)) from None
             except PlacementError as err:
                 raise ConfigError(str(err)) from None
             entries.setdefault(entry.config_hash, entry)
     return name_uniquely(list(entries.values()))
+
+
+def is_hydra_override(override: str) -> bool:
+    """``hydra.sweep.dir=...``, ``hydra/launcher=...``: how Hydra runs, not what a job computes."""
+    return _group(override.split("=")[0]) == "hydra"
 
 
 def split_overrides(overrides: list[str]) -> tuple[list[str], list[list[str]]]:
@@ -80,7 +98,7 @@ def split_overrides(overrides: list[str]) -> tuple[list[str], list[list[str]]]:
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except HydraException as err:
-        raise ConfigError(f"cannot parse the command line: {err}") from None
+        raise ConfigError(f"cannot parse the command line: {_first_line(err)}") from None
     fixed: list[str] = []
     sweeps: list[list[str]] = []
     for override in parsed:
@@ -208,6 +226,10 @@ def _label(value: Any) -> str:
     if "/" in text:  # a path: its last two parts say which one
         text = "_".join(Path(text).parts[-2:])
     return re.sub(r"[^\w.,=+\[\]-]", "_", text)
+
+
+def _first_line(err: Exception) -> str:
+    return " ".join(str(err).strip().splitlines()[:1]).strip()
 
 
 def _explain(err: HydraException) -> str:

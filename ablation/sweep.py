@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
-from .grid import GridEntry, expand
+from .grid import GridEntry, expand, is_hydra_override
 from .planner import COLUMNS, PlanRow, plan
 from .track import FAILED, FINISHED, KILLED, Store
 
@@ -31,21 +31,25 @@ class SweepError(RuntimeError):
 @dataclass
 class Grid:
     """The expanded command line (``grid.expand``), kept so that the sweeper reuses the expansion
-    ``ablation.run``'s entry point already made to check the command line."""
+    the entry point made to check the command line. Keyed by the overrides less Hydra's own
+    (the sweeper is handed the task's overrides only)."""
 
     config_name: str
-    arguments: list[str]
+    overrides: list[str]
     entries: list[GridEntry]
 
 
 _expanded: Grid | None = None
 
 
-def grid_for(config_name: str, arguments: list[str]) -> list[GridEntry]:
+def grid_for(
+    config_name: str, arguments: list[str], compose_with: Callable[[list[str]], DictConfig] | None = None
+) -> list[GridEntry]:
     """``grid.expand`` of this command line, once per process."""
     global _expanded
-    if _expanded is None or (_expanded.config_name, _expanded.arguments) != (config_name, list(arguments)):
-        _expanded = Grid(config_name, list(arguments), expand(config_name, list(arguments)))
+    key = [a for a in arguments if not is_hydra_override(a)]
+    if _expanded is None or (_expanded.config_name, _expanded.overrides) != (config_name, key):
+        _expanded = Grid(config_name, key, expand(config_name, list(arguments), compose_with))
     return _expanded.entries
 
 

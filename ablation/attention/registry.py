@@ -1,13 +1,9 @@
 """A name → class registry for attention modules, in the spirit of mmengine's ``Registry``.
 
 Every registered class is constructed as ``cls(channels, **kwargs)`` and must return a tensor of
-the input's shape. The registry also records each class's *channel policy*: how upstream YOLOv5's
-``parse_model`` must treat the class's yaml arguments.
-
-- ``"same"``: output channels equal input channels; the yaml carries the real (already width-scaled)
-  channel count as the first argument, verbatim.
-- ``"c3"``: a C3-like block; the first yaml argument is the *unscaled* output width that
-  ``parse_model`` scales and the depth ``n`` is inserted as upstream does for ``C3``.
+the input's shape: upstream's ``parse_model`` passes an unknown module's yaml arguments verbatim
+and keeps the input width, so the surgery writes the real (already width-scaled) channel count
+as the first argument. (C3-like blocks are the one exception, ``C3Attn``, handled by the surgery.)
 """
 
 from __future__ import annotations
@@ -19,16 +15,12 @@ from typing import Any
 
 from torch import nn
 
-CHANNEL_POLICIES = ("same", "c3")
-
-
 @dataclass(frozen=True)
 class Entry:
     """One registered module."""
 
     name: str
     cls: type[nn.Module]
-    policy: str
     paper: str
 
     def positional_args(self, channels: int, kwargs: dict[str, Any]) -> list[Any]:
@@ -58,11 +50,8 @@ class Registry:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
 
-    def register(
-        self, name: str, *, paper: str, policy: str = "same"
-    ) -> Callable[[type[nn.Module]], type[nn.Module]]:
-        if policy not in CHANNEL_POLICIES:
-            raise ValueError(f"channel policy must be one of {CHANNEL_POLICIES}, got {policy!r}.")
+    def register(self, name: str, *, paper: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+        """Class decorator: ``@ATTENTION.register("se", paper="...")``."""
 
         def add(cls: type[nn.Module]) -> type[nn.Module]:
             for other in self._entries.values():
@@ -71,7 +60,7 @@ class Registry:
                         f"{self.kind} '{name}' ({cls.__name__}) is already registered as "
                         f"'{other.name}' ({other.cls.__module__}.{other.cls.__name__})."
                     )
-            self._entries[name] = Entry(name=name, cls=cls, policy=policy, paper=paper)
+            self._entries[name] = Entry(name=name, cls=cls, paper=paper)
             return cls
 
         return add

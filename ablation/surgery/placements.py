@@ -7,7 +7,7 @@ raises ``PlacementError`` with one sentence naming the fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .graph import ModelSpec
@@ -30,7 +30,6 @@ class Placement:
     point: str = "bottleneck_in"  # c3_inside
     scope: str = "all"  # c3_inside
     after: tuple[int, ...] = ()  # custom
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg: Any) -> Placement:
@@ -63,20 +62,17 @@ class Placement:
         return self.kind
 
     def insert_after(self, spec: ModelSpec) -> list[int]:
-        """Base indices after which a module is inserted (empty for ``c3_inside``)."""
+        """Base indices after which a module is inserted (every kind but ``c3_inside``)."""
         return {
             "backbone_end": self._backbone_end,
             "before_sppf": self._before_sppf,
             "after_c3": self._after_c3,
             "neck": self._neck,
-            "c3_inside": lambda _: [],
             "custom": self._custom,
         }[self.kind](spec)
 
     def replace_c3(self, spec: ModelSpec) -> list[int]:
-        """Indices of the C3 layers that become ``C3Attn`` (``c3_inside`` only)."""
-        if self.kind != "c3_inside":
-            return []
+        """Indices of the C3 layers that become ``C3Attn`` (``c3_inside``)."""
         sections = {"backbone": ("backbone",), "neck": ("head",), "all": ("backbone", "head")}[self.scope]
         found = [i for i, l in enumerate(spec.layers) if l.module == "C3" and l.section in sections]
         if not found:

@@ -60,7 +60,9 @@ class AblationSweeper(BasicSweeper):
         from ablation.planner import plan
 
         assert self.config is not None and self.launcher is not None
-        entries = grid_for(str(self.config.hydra.job.config_name), arguments)
+        assert self.hydra_context is not None
+        loader, config = self.hydra_context.config_loader, self.config
+        entries = grid_for(str(config.hydra.job.config_name), arguments, lambda job: loader.load_sweep_config(config, job))
         if self.plan_only:
             out = Path(str(self.config.out)).expanduser()
             code = print_plan(plan(entries, out, self.config.preflight), out)

@@ -22,7 +22,7 @@ def test_parameter_count(channels: int) -> None:
 
 
 def test_without_reconstruct_needs_c_m_equal_to_channels() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"without reconstruct needs c_m == channels \(32\)"):
         DoubleAttention(32, reconstruct=False)
     m = DoubleAttention(32, c_m=32, c_n=8, reconstruct=False)
     assert n_params(m) == (32 * 32 + 32) + 2 * (32 * 8 + 8)

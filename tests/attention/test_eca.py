@@ -27,7 +27,7 @@ def test_parameter_count_is_k(channels: int) -> None:
 
 def test_explicit_kernel_overrides_and_even_rejected() -> None:
     assert ECA(256, k_size=9).k_size == 9
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="k_size must be 0 \\(adaptive\\) or a positive odd number, got 4"):
         ECA(256, k_size=4)
 
 

@@ -16,6 +16,27 @@ def build(name: str, channels: int) -> torch.nn.Module:
     return ATTENTION.build(name, channels)
 
 
+def off_zero(m: torch.nn.Module) -> torch.nn.Module:
+    """Move zero-initialised gates (criss-cross gamma, shuffle weights) off zero, so that every
+    parameter is on the path to the output."""
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    return m
+
+
+def assert_gradients(m: torch.nn.Module, x: torch.Tensor, every_parameter: bool = False) -> None:
+    """The input gradient (and with ``every_parameter`` each parameter's) is finite and not all zero."""
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    for pname, p in m.named_parameters():
+        if every_parameter:
+            assert p.grad is not None, f"{pname} got no gradient"
+            assert torch.isfinite(p.grad).all(), f"{pname} has a non-finite gradient"
+            assert p.grad.abs().sum() > 0, f"{pname} has an all-zero gradient"
+        elif p.grad is not None:
+            assert torch.isfinite(p.grad).all(), f"{pname} has a non-finite gradient"
+
+
 @pytest.mark.parametrize("channels", WIDTHS)
 @pytest.mark.parametrize("name", NAMES)
 def test_shape_kept_square_odd_nonsquare(name: str, channels: int) -> None:
@@ -35,18 +56,15 @@ def test_batch_one_in_training_mode(name: str, shape: tuple[int, ...]) -> None:
     y = m(x)
     assert y.shape == x.shape
     y.square().mean().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert_gradients(m, x)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_backward_reaches_every_parameter(name: str) -> None:
-    m = build(name, 64).train()
+    m = off_zero(build(name, 64).train())
     x = torch.randn(2, 64, 8, 6, requires_grad=True)  # parameter-free modules still backpropagate
     m(x).square().mean().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all()
-    for pname, p in m.named_parameters():
-        assert p.grad is not None, f"{name}.{pname} got no gradient"
-        assert torch.isfinite(p.grad).all(), f"{name}.{pname} has a non-finite gradient"
+    assert_gradients(m, x, every_parameter=True)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
@@ -59,6 +77,7 @@ def test_autocast(name: str, dtype: torch.dtype) -> None:
     assert y.shape == x.shape
     assert torch.isfinite(y).all()
     y.float().square().mean().backward()
+    assert_gradients(m, x)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -80,7 +99,8 @@ def test_deterministic_algorithms(name: str) -> None:
     try:
         m = build(name, 32).train()
         x = torch.randn(2, 32, 8, 8, requires_grad=True)
-        m(x).sum().backward()
+        m(x).square().mean().backward()
+        assert_gradients(m, x)
     finally:
         torch.use_deterministic_algorithms(False)
 
@@ -95,10 +115,7 @@ def test_no_adaptive_pooling(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_nothing_mixes_across_the_batch(name: str) -> None:
     """In eval mode each sample's output depends on that sample only (no softmax over the batch)."""
-    m = build(name, 32).eval()
-    with torch.no_grad():  # move zero-initialised gates (criss-cross gamma, shuffle weights) off zero
-        for p in m.parameters():
-            p.add_(torch.randn_like(p) * 0.5)
+    m = off_zero(build(name, 32).eval())
     x = torch.randn(2, 32, 6, 5)
     x2 = x.clone()
     x2[1] = torch.randn(32, 6, 5) * 3

@@ -54,5 +54,5 @@ def test_matches_reference(channels: int, groups: int) -> None:
 
 
 def test_rejects_odd_channels() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"15 channels cannot be split into groups of a multiple of 2"):
         ShuffleAttention(15)

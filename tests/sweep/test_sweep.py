@@ -154,7 +154,7 @@ def test_ctrl_c_is_recorded_and_a_rerun_finishes_the_sweep(tmp_path: Path) -> No
     _, stderr = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, stderr[-3000:]
     time.sleep(1)
-    with pytest.raises(ProcessLookupError):  # no training child survives
+    with pytest.raises(ProcessLookupError, match="No such process"):  # no training child survives
         os.killpg(sweep.pid, 0)
     client = MlflowClient(store_uri(tmp_path))
     runs = {r.info.run_name: r for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id])}

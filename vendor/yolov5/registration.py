@@ -1,8 +1,8 @@
 """Teach upstream's ``parse_model`` our module names.
 
 ``parse_model`` resolves a yaml module name with ``eval`` in ``yolov5.models.yolo``'s namespace,
-so registering a class means binding its name there. Classes with the ``"same"`` channel policy
-need nothing else: upstream passes their yaml args verbatim and keeps the input width.
+so registering a class means binding its name there. Attention modules need nothing else:
+upstream passes their yaml args verbatim and keeps the input width.
 C3-like blocks must also be members of upstream's C3 family (``m in {..., C3, ...}``) so that
 their width is scaled and ``n`` inserted; ``C3FamilyMeta`` makes such a class compare equal to
 upstream's ``C3`` for exactly that membership test.
