@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install test test-all demo plan-demo clean
+.PHONY: install test test-all smoke demo plan-demo clean
 
 install: .venv/.synced
 
@@ -15,10 +15,14 @@ $(UV):
 	python3 -m pip install --user --quiet uv
 
 test: install
-	$(PY) -m pytest -q -m "not slow" --timeout=900
+	$(PY) -m pytest -q -m "not slow" --timeout=300
 
 test-all: install
 	$(PY) -m pytest -q --timeout=1800
+
+# One end-to-end sweep (CI runs it after `make test`): the real path, trained, equal to upstream.
+smoke: install
+	$(PY) -m pytest -q --timeout=1200 -m slow tests/sweep/test_upstream_equivalence.py
 
 demo: install
 	$(PY) -m ablation.run attention=simam,ema placement=neck experiment=demo

@@ -73,6 +73,17 @@ def open_store(config: DictConfig) -> Store:
     return store
 
 
+def finished_hashes(config: DictConfig) -> set[str]:
+    """``config_hash`` of the configs already FINISHED in the store (a re-run skips them); a
+    SQLite store that does not exist yet is not created here."""
+    from .track.store import resolve_uri
+
+    uri = resolve_uri(config.tracking.uri)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return set()
+    return open_store(config).finished_hashes()
+
+
 def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) -> dict[str, PlanRow]:
     """Plan every entry; one that cannot train stops the sweep before anything trains."""
     rows = plan(entries, plan_dir, preflight)

@@ -55,7 +55,7 @@ class AblationSweeper(BasicSweeper):
 
     def _sweep(self, arguments: list[str]) -> Any:
         from ablation.sweep import (
-            finish_sweep, grid_for, job_result, open_store, plan_children, plan_sweep, print_plan, start_sweep,
+            finish_sweep, finished_hashes, grid_for, job_result, open_store, plan_children, plan_sweep, print_plan, start_sweep,
         )
         from ablation.planner import plan
 
@@ -69,11 +69,11 @@ class AblationSweeper(BasicSweeper):
             if code:
                 sys.exit(code)
             return []
-        store = open_store(self.config)
-        done = store.finished_hashes()
+        done = finished_hashes(self.config)
         todo = [e for e in entries if e.config_hash not in done]
         sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
         rows = plan_sweep(todo, sweep_dir / "plan", self.config.preflight)
+        store = open_store(self.config)
         jobs = [[*e.overrides, f"planned='{sweep_dir / 'plan' / rows[e.name].name}.json'"] for e in todo]
         batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size))
         plan_children(len(jobs) if isinstance(self.launcher, BasicLauncher) else 0)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-import ablation  # noqa: F401
+import ablation
 from ablation.attention import ATTENTION, Entry
 from ablation.preflight import build_model
 from ablation.surgery import ModelSpec, Placement, apply
@@ -35,7 +35,7 @@ class Probe(nn.Module):
 def probe(monkeypatch: pytest.MonkeyPatch) -> str:
     import yolov5.models.yolo as yolo
 
-    monkeypatch.setitem(ATTENTION._entries, "probe", Entry("probe", Probe, "same", "test identity"))
+    monkeypatch.setitem(ATTENTION._entries, "probe", Entry("probe", Probe, "test identity"))
     monkeypatch.setattr(yolo, "Probe", Probe, raising=False)
     return "probe"
 

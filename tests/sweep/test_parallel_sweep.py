@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 
@@ -24,6 +25,7 @@ def test_parallel_launcher_config_composes() -> None:
     assert cfg.hydra.launcher.n_jobs == 2  # no GPU here: two CPU jobs
 
 
+@pytest.mark.slow
 def test_two_jobs_in_parallel_into_one_store(tmp_path: Path) -> None:
     done = ablation(
         "ablation.run", *TINY, "attention=se", "placement=neck", "hydra/launcher=parallel",

@@ -21,6 +21,8 @@ from vendor.yolov5 import compat
 
 from .conftest import ablation, store_uri
 
+pytestmark = pytest.mark.slow  # trains end to end in subprocesses
+
 EPOCHS, IMGSZ, BATCH = 2, 64, 4
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from ablation.track import Store
 
 WRITERS, EPOCHS, KEYS = 3, 10, ("a", "b", "c", "d", "e", "f", "g", "h")
@@ -17,6 +19,7 @@ def write(uri: str, run_id: str) -> None:
     store.log_params(run_id, {"done": "yes"})
 
 
+@pytest.mark.slow  # spawns writer processes
 def test_parallel_writers_lose_nothing(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     store = Store(uri, "parallel")  # the sweep creates the store and experiment once, up front

@@ -23,6 +23,7 @@ def write_job(folder: Path, **options: object) -> Path:
     return job
 
 
+@pytest.mark.slow
 def test_a_failing_child_returns_1_with_its_traceback_and_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
     code = CHILDREN.run(job, tmp_path / "train.log", {}, echo=False)
@@ -34,6 +35,7 @@ def test_a_failing_child_returns_1_with_its_traceback_and_log(tmp_path: Path, ca
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.slow
 def test_child_output_is_echoed_live_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
     assert CHILDREN.run(job, tmp_path / "train.log", {}, echo=True) == 1
@@ -73,6 +75,7 @@ def counting_spawns(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
     return spawned
 
 
+@pytest.mark.slow
 def test_a_prestarted_child_takes_the_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None) -> None:
     CHILDREN.prestart()
     waiting = CHILDREN.standby
@@ -85,6 +88,7 @@ def test_a_prestarted_child_takes_the_job(tmp_path: Path, monkeypatch: pytest.Mo
     assert not waiting.early_output.exists()
 
 
+@pytest.mark.slow
 def test_a_waiting_child_with_another_environment_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
 ) -> None:
@@ -98,6 +102,7 @@ def test_a_waiting_child_with_another_environment_is_replaced(
     assert stale.process.returncode is not None and not stale.early_output.exists()
 
 
+@pytest.mark.slow
 def test_the_next_child_starts_while_one_trains_only_when_more_jobs_follow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
 ) -> None:
@@ -130,6 +135,7 @@ def test_a_child_that_died_before_its_job_leaves_its_output_in_the_log(
     assert (tmp_path / "train.log").read_text() == "broken install\n" and not early.exists()
 
 
+@pytest.mark.slow
 def test_a_waiting_child_without_a_job_exits_quietly(tmp_path: Path) -> None:
     early = tmp_path / "early.log"
     early.write_text("")
