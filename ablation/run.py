@@ -1,7 +1,8 @@
 """``python -m ablation.run attention=simam,ema placement=neck``: train the grid, track it in MLflow.
 
-Each Hydra job runs ``run(cfg)``: surgery → preflight → upstream training (in a child process)
-→ MLflow child run. A job never raises for a failed config: the failure is recorded (FAILED run,
+The sweeper (``hydra_plugins/ablation_sweeper``) expands and plans the whole grid first; each
+Hydra job then runs ``run(cfg)``: the planned yaml → upstream training (in a child process) →
+MLflow child run. A job never raises for a failed config: the failure is recorded (FAILED run,
 traceback artifact) and returned, so the sweep goes on; the sweeper reports and sets the exit
 code. Re-running the same command skips configs already FINISHED with the same resolved config.
 """

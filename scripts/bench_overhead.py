@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PLAIN = """
 import sys, pathlib
-import ablation  # registers our modules with upstream's parse_model (the one import a plain checkout needs)
+import ablation; ablation.setup()  # registers our modules with upstream's parse_model (the one call a plain checkout needs)
 from vendor.yolov5 import compat
 compat.provide_fonts()
 from yolov5 import train

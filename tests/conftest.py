@@ -3,9 +3,9 @@ import warnings
 import pytest
 import torch
 
-from vendor.yolov5 import compat
+import ablation
 
-compat.install()  # first: it records the environment before any upstream import changes it
+ablation.setup()  # first: it records the environment before any upstream import changes it
 
 warnings.filterwarnings("ignore", category=UserWarning, module="yolov5")
 torch.set_num_threads(2)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-import ablation  # noqa: F401
 from ablation.attention import ATTENTION
 from ablation.preflight import build_model
 from ablation.surgery import ModelSpec, Placement, apply

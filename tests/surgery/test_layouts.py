@@ -105,7 +105,6 @@ def test_c3_inside_replaces_c3_by_scope() -> None:
 def test_channel_table_matches_upstream_parse_model() -> None:
     import torch
 
-    import ablation  # noqa: F401
     from ablation.preflight import build_model
 
     for name in ("yolov5n", "yolov5s6"):

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-import ablation  # noqa: F401
 from ablation.preflight import build_model
 from ablation.train import devices
 from vendor.yolov5 import compat
