@@ -222,7 +222,7 @@ def _label(value: Any) -> str:
     """A value as it reads in a name (and a file name): no slashes, lists without spaces."""
     if isinstance(value, list):
         return "[" + ",".join(map(_label, value)) + "]"
-    text = str(value)
+    text = str(value).lower() if isinstance(value, bool) else str(value)  # as typed: noplots=true
     if "/" in text:  # a path: its last two parts say which one
         text = "_".join(Path(text).parts[-2:])
     return re.sub(r"[^\w.,=+\[\]-]", "_", text)

@@ -72,3 +72,8 @@ def test_bad_command_lines_are_one_sentence(overrides: list[str], match: str) ->
     with pytest.raises(ConfigError, match=match) as err:
         expand("run", overrides)
     assert "\n" not in str(err.value)
+
+
+def test_a_swept_switch_reads_as_typed() -> None:
+    entries = expand("run", ["model=yolov5n", "attention=none", "train.noplots=true,false"])
+    assert names(entries) == ["yolov5n-none-noplots=true", "yolov5n-none-noplots=false"]

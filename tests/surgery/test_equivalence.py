@@ -68,7 +68,11 @@ def test_identity_insertion_preserves_the_network(model: str, placement: dict, p
     assert len(new.model) == len(base.model) + len(result.inserted)
 
 
-SIZES = [f"yolov5{s}{p}" for p in ("", "6") for s in "nsmlx"]
+# n and s cover both widths' rounding and both heads fast; m, l and x only take longer to build.
+SIZES = [
+    pytest.param(f"yolov5{s}{p}", marks=[pytest.mark.slow] if s in "mlx" else [])
+    for p in ("", "6") for s in "nsmlx"
+]
 
 
 @pytest.mark.parametrize("model", SIZES)
