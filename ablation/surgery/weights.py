@@ -168,7 +168,13 @@ def _checkpoint_nc(state: Mapping[str, torch.Tensor], detect: int) -> int | None
 
 def _first_mismatch(state: Mapping[str, torch.Tensor], base: Mapping[str, torch.Tensor], model: str) -> str:
     """The first layer (in order) whose tensors differ, in words; "" if none."""
-    for key in sorted(set(state) | set(base), key=_order):
+    position = {key: i for i, key in reversed(list(enumerate([*base, *state])))}  # the model's own order
+
+    def order(key: str) -> tuple[int, int]:
+        layer = layer_of(key)
+        return (layer if layer is not None else -1, position[key])
+
+    for key in sorted(position, key=order):
         where = f"layer {layer_of(key)}" if layer_of(key) is not None else key
         if key not in base:
             return f"{where}: {key} is not in {model}"
@@ -177,11 +183,6 @@ def _first_mismatch(state: Mapping[str, torch.Tensor], base: Mapping[str, torch.
         if state[key].shape != base[key].shape:
             return f"{where}: {key} is {list(state[key].shape)} in the checkpoint, {list(base[key].shape)} in {model}"
     return ""
-
-
-def _order(key: str) -> tuple[int, str]:
-    layer = layer_of(key)
-    return (layer if layer is not None else -1, key)
 
 
 # ----------------------------------------------------------------------------- transferring
