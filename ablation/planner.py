@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -20,6 +20,11 @@ from .data.resolve import DataError, Dataset, resolve
 from .grid import GridEntry
 from .preflight.pool import preflight_many
 from .surgery import ModelSpec, Placement, SurgeryResult, apply
+
+if TYPE_CHECKING:  # torch is imported only when train.weights is set
+    from .surgery.weights import BaseWeights, CheckpointError
+
+Checkpoints = dict[tuple[str, str], Union["BaseWeights", "CheckpointError"]]  # (checkpoint, base yaml) → checked
 
 COLUMNS = [
     "name", "model", "attention", "placement", "yaml", "layers", "nc", "params", "gflops", "weights_transferred", "error",
@@ -59,7 +64,7 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
     out.mkdir(parents=True, exist_ok=True)
     datasets: dict[str, Dataset | DataError] = {}
     bases: dict[str, ModelSpec] = {}
-    checkpoints: dict[tuple[str, str], Any] = {}
+    checkpoints: Checkpoints = {}
     surgeries: dict[str, tuple[GridEntry, SurgeryResult]] = {}
     rows: list[PlanRow] = []
     for entry in {e.name: e for e in entries}.values():  # seeds of a config share name and model
@@ -125,7 +130,7 @@ def _checkpoint_key(entry: GridEntry) -> tuple[str, str]:
     return _weights(entry), str(model_yaml(str(entry.cfg.model.cfg)))
 
 
-def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: dict[tuple[str, str], Any]) -> None:
+def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: Checkpoints) -> None:
     """The checkpoint against the base model, once per (checkpoint, base yaml); a mismatch is the row's error."""
     from .surgery.weights import CheckpointError, check_base, read_checkpoint
 
@@ -139,13 +144,12 @@ def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: dict[tuple[str, 
         row.error = str(checkpoints[key])
 
 
-def _transfer(
-    entry: GridEntry, result: SurgeryResult, row: PlanRow, out: Path, checkpoints: dict[tuple[str, str], Any]
-) -> None:
+def _transfer(entry: GridEntry, result: SurgeryResult, row: PlanRow, out: Path, checkpoints: Checkpoints) -> None:
     """Write ``out/<name>.pt`` (the base weights through the index map) and ``out/<name>.weights.txt``."""
     from .surgery.weights import transfer_weights
 
     base = checkpoints[_checkpoint_key(entry)]
+    assert not isinstance(base, Exception)  # rows whose checkpoint failed the check are not ok
     nc = 1 if (entry.cfg.get("train") or {}).get("single_cls") else row.nc  # as upstream's train.py counts classes
     record = transfer_weights(base, result.index_map, out / row.yaml, nc, out / f"{row.name}.pt")
     (out / f"{row.name}.weights.txt").write_text(record.report())

@@ -149,7 +149,9 @@ def check_base(state: dict[str, torch.Tensor], base_yaml: str | Path, path: str,
     base = build_model(base_yaml, nc)
     mismatch = _first_mismatch(state, base.state_dict(), model)
     if mismatch:
-        raise CheckpointError(f"checkpoint {path} does not match model {model} ({mismatch}); pass a checkpoint of the base model.")
+        raise CheckpointError(
+            f"checkpoint {path} does not match model {model} ({mismatch}); pass a checkpoint of the base model."
+        )
     return BaseWeights(path, state, _nc(base), tuple(type(m) for m in base.model))
 
 
@@ -212,7 +214,9 @@ class Transfer:
         return "\n".join(lines) + "\n"
 
 
-def transfer(base: BaseWeights, index_map: Mapping[int, int], model: nn.Module) -> tuple[Transfer, dict[str, torch.Tensor]]:
+def transfer(
+    base: BaseWeights, index_map: Mapping[int, int], model: nn.Module
+) -> tuple[Transfer, dict[str, torch.Tensor]]:
     """Map ``base`` into ``model`` (the new model, built from the planned yaml with its class
     count): the record and the tensors to load, keyed by ``model``'s names."""
     _check_layers(base, index_map, model)
@@ -220,7 +224,7 @@ def transfer(base: BaseWeights, index_map: Mapping[int, int], model: nn.Module) 
     record, tensors = Transfer(total=len(base.state)), {}
     for old, value in base.state.items():
         new = _renamed(old, index_map)
-        why = _why_not(old, new, value, target, base.nc, _nc(model))
+        why = _why_not(new, value, target, base.nc, _nc(model))
         if why:
             record.skipped[old] = why
         else:
@@ -238,13 +242,13 @@ def _check_layers(base: BaseWeights, index_map: Mapping[int, int], model: nn.Mod
             )
 
 
-def _why_not(old: str, new: str, value: torch.Tensor, target: Mapping[str, torch.Tensor], nc_old: int, nc_new: int) -> str:
+def _why_not(new: str, value: torch.Tensor, target: Mapping[str, torch.Tensor], nc_old: int, nc_new: int) -> str:
     if new.endswith(".anchors"):
         return ANCHORS
     if new not in target:
         return f"no {new} in the new model"
     if value.shape != target[new].shape:
-        detect = f" (Detect, {nc_old} classes in the checkpoint, {nc_new} in the dataset)" if nc_old != nc_new else ""
+        detect = f" (Detect: {nc_old} classes in the checkpoint, {nc_new} in the new model)" if nc_old != nc_new else ""
         return f"shape {list(value.shape)} in the checkpoint, {list(target[new].shape)} in the new model{detect}"
     return ""
 
@@ -253,7 +257,9 @@ def _nc(model: nn.Module) -> int:
     return int(model.yaml["nc"])
 
 
-def transfer_weights(base: BaseWeights, index_map: Mapping[int, int], yaml: str | Path, nc: int, out: str | Path) -> Transfer:
+def transfer_weights(
+    base: BaseWeights, index_map: Mapping[int, int], yaml: str | Path, nc: int, out: str | Path
+) -> Transfer:
     """Build the new model from ``yaml`` with ``nc`` classes, transfer ``base`` into it and write the
     checkpoint upstream's ``train.py`` starts from (``write_transferred``)."""
     from ..preflight import build_model
@@ -267,7 +273,10 @@ def write_transferred(tensors: Mapping[str, torch.Tensor], out: str | Path, sour
     """A checkpoint for upstream's ``weights=``: ``model`` is a module whose state dict is exactly
     ``tensors`` (plain ``nn.Module`` containers: unpickling needs torch only); no optimizer, no EMA,
     epoch -1, so upstream starts a fresh training at epoch 0 (``resume`` is never set by us)."""
-    checkpoint = {"model": _holder(tensors), "ema": None, "optimizer": None, "epoch": -1, "best_fitness": None, "transferred_from": source}
+    checkpoint = {
+        "model": _holder(tensors), "ema": None, "optimizer": None, "epoch": -1, "best_fitness": None,
+        "transferred_from": source,
+    }
     path = Path(out)
     torch.save(checkpoint, path)
     return path

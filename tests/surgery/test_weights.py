@@ -109,7 +109,8 @@ def test_detect_tensors_of_another_class_count_are_listed_with_their_shapes(chec
     result, yaml = surgery({"name": "before_sppf"}, tmp_path)
     record = transfer_weights(checked, result.index_map, yaml, DATA_NC, tmp_path / "start.pt")
     why = record.skipped[f"model.{DETECT}.m.0.weight"]
-    assert why == "shape [24, 64, 1, 1] in the checkpoint, [30, 64, 1, 1] in the new model (Detect, 3 classes in the checkpoint, 5 in the dataset)"
+    assert why == ("shape [24, 64, 1, 1] in the checkpoint, [30, 64, 1, 1] in the new model "
+                   "(Detect: 3 classes in the checkpoint, 5 in the new model)")
     text = record.report().splitlines()
     assert text[0] == f"# {record.count} base tensors transferred; not transferred (7):"
     assert f"model.{DETECT}.m.0.weight\t{why}" in text
