@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -84,13 +85,14 @@ def _train(
     store.log_metrics(run_id, {"params": row.params, "gflops": row.gflops})
     (workdir / "model_summary.txt").write_text(row.summary)
     store.log_artifact(run_id, workdir / "model_summary.txt")
+    weights = _start_weights(cfg, row, plan_dir, workdir, store, run_id)
     job_file = workdir / "job.json"
     with lease(str(cfg.train.device)) as device:
         if device.gpu:
             store.log_params(run_id, {"gpu": device.gpu})
         job = {
             "threads": device.threads,
-            "options": upstream_options(cfg, model_yaml, data.yaml, workdir),
+            "options": upstream_options(cfg, model_yaml, data.yaml, workdir, weights),
         }
         job_file.write_text(json.dumps(job, indent=1))
         code = CHILDREN.run(
@@ -121,14 +123,31 @@ def _train(
     return {"status": FINISHED, **final}
 
 
-def upstream_options(cfg: DictConfig, model_yaml: Path, data_yaml: Path, workdir: Path) -> dict[str, Any]:
-    """``conf/train`` → ``yolov5.train.run`` keyword arguments."""
+def _start_weights(cfg: DictConfig, row: PlanRow, plan_dir: Path, workdir: Path, store: Store, run_id: str) -> Path | None:
+    """With ``train.weights``: the planned checkpoint (base weights through the surgery's index map)
+    copied into the job folder, where the training child trusts the checkpoints it loads; logged."""
+    if not row.weights:
+        return None
+    start = workdir / "weights_start.pt"
+    shutil.copyfile(plan_dir / row.weights, start)
+    report = workdir / "weights_not_transferred.txt"
+    shutil.copyfile(plan_dir / f"{row.name}.weights.txt", report)
+    store.log_params(run_id, {"weights": cfg.train.weights, "weights_transferred": row.weights_transferred})
+    store.log_artifact(run_id, report)
+    return start
+
+
+def upstream_options(
+    cfg: DictConfig, model_yaml: Path, data_yaml: Path, workdir: Path, weights: Path | None = None
+) -> dict[str, Any]:
+    """``conf/train`` → ``yolov5.train.run`` keyword arguments; ``weights``: the transferred
+    checkpoint to start from (never the user's file: upstream would match its tensors by name)."""
     options: dict[str, Any] = OmegaConf.to_container(cfg.train, resolve=True)  # type: ignore[assignment]
     options["batch_size"] = options.pop("batch")
     options["hyp"] = str(resolve_hyp(str(options["hyp"])))
     options.update(
         cfg=str(model_yaml), data=str(data_yaml), seed=int(cfg.seed),
-        project=str(workdir), name="train", exist_ok=True,
+        project=str(workdir), name="train", exist_ok=True, weights=str(weights or ""),
     )
     return options
 

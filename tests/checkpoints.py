@@ -1,0 +1,45 @@
+"""Base-model checkpoints written the way upstream's train.py writes them, for weight-transfer tests."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ablation.preflight import build_model
+from vendor.yolov5.paths import model_yaml
+
+
+def random_base(model: str, nc: int, seed: int = 0) -> nn.Module:
+    """The base model with every tensor drawn at random (so that no two layers share values), yet
+    trainable: small weights, positive running variances; floats exact in FP16, as upstream saves."""
+    torch.manual_seed(seed)
+    built = build_model(model_yaml(model), nc)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for key, tensor in built.state_dict().items():
+            if key.endswith("anchors"):
+                continue
+            if not tensor.is_floating_point():
+                tensor.copy_(torch.randint(1, 10_000, tensor.shape, generator=generator))
+            elif key.endswith("running_var"):
+                tensor.copy_((torch.rand(tensor.shape, generator=generator) + 0.5).half().float())
+            else:
+                tensor.copy_((torch.randn(tensor.shape, generator=generator) * 0.05).half().float())
+    return built
+
+
+def save_like_upstream(model: nn.Module, path: Path, during_training: bool = False) -> Path:
+    """``during_training``: a last.pt as train.py saves it each epoch (the model in ``ema``, with
+    optimizer and epoch); otherwise as ``strip_optimizer`` leaves it after training."""
+    half = copy.deepcopy(model).half()
+    if during_training:
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        checkpoint = {"epoch": 3, "best_fitness": 0.5, "model": None, "ema": half, "updates": 12,
+                      "optimizer": optimizer.state_dict()}
+    else:
+        checkpoint = {"epoch": -1, "best_fitness": None, "model": half, "ema": None, "updates": None, "optimizer": None}
+    torch.save(checkpoint, path)
+    return path
