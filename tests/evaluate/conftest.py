@@ -27,8 +27,10 @@ def best_pt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ablation.setup()
     from yolov5.models.yolo import Model
 
-    model = Model("yolov5n.yaml", nc=len(CLASSES))
-    model.names = dict(enumerate(CLASSES))
+    from vendor.yolov5.paths import model_yaml
+
+    model = Model(str(model_yaml("yolov5n.yaml")), nc=len(CLASSES))
+    model.nc, model.names = len(CLASSES), dict(enumerate(CLASSES))  # as train.py sets them
     path = tmp_path_factory.mktemp("train") / "weights" / "best.pt"
     path.parent.mkdir()
     torch.save({"model": model.half(), "ema": None, "epoch": -1}, path)
