@@ -9,6 +9,7 @@ training result nor the other part. Importing this package imports neither torch
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import traceback
 from collections.abc import Callable
@@ -67,10 +68,10 @@ def _coco_part(options: dict[str, Any], best: Path, out_dir: Path) -> dict[str, 
 
     data_yaml = Path(str(options["data"]))
     out_dir.mkdir(parents=True, exist_ok=True)
-    instances = json.loads(cached_instances(data_yaml, out_dir).read_text())
-    predictions = predict(data_yaml, best, options, instances, out_dir)
     files = {"instances": out_dir / INSTANCES, "predictions": out_dir / PREDICTIONS}
-    files["instances"].write_text(json.dumps(instances))
+    shutil.copyfile(cached_instances(data_yaml, out_dir), files["instances"])
+    instances = json.loads(files["instances"].read_text())
+    predictions = predict(data_yaml, best, options, instances, out_dir)
     files["predictions"].write_text(json.dumps(predictions))
     metrics = coco_evaluate(instances, predictions)
     return {"coco": metrics, "eval_files": {k: str(v) for k, v in files.items()}}

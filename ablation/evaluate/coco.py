@@ -12,6 +12,7 @@ own mAP (its interpolation and matching are not COCO's); both are logged, under 
 from __future__ import annotations
 
 import copy
+import glob
 import hashlib
 import json
 import os
@@ -48,20 +49,21 @@ def yolo_to_coco(data_yaml: Path) -> dict[str, Any]:
 
 
 def val_images(data: dict[str, Any], root: Path) -> list[Path]:
-    """The val split's images as upstream lists them: folders (recursively) and .txt lists."""
+    """The val split's images as upstream lists them: folders (recursively, ``**/*.*``) and .txt
+    lists; absolute, symbolic links kept as links (upstream finds labels from the link's path)."""
     entries = data["val"] if isinstance(data["val"], list) else [data["val"]]
     found: set[Path] = set()
     for entry in entries:
         path = Path(str(entry)) if Path(str(entry)).is_absolute() else root / str(entry)
         if path.is_dir():
-            found.update(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            found.update(Path(p) for p in glob.glob(str(path / "**" / "*.*"), recursive=True))
         elif path.is_file():
             found.update(_listed(path))
         else:
             raise CocoError(f"val entry {path} of {root} is neither a folder nor an image list")
     if not found:
         raise CocoError(f"no val images found under {entries} (relative to {root})")
-    return sorted(p.resolve() for p in found)
+    return sorted({_absolute(p) for p in found if p.suffix.lower() in IMAGE_SUFFIXES})
 
 
 def label_path(image: Path) -> Path:
@@ -136,8 +138,8 @@ def coco_evaluate(instances: dict[str, Any], predictions: list[dict[str, Any]]) 
 
 
 def image_ids(instances: dict[str, Any], root: Path) -> dict[Path, int]:
-    """Resolved image path → image id, to attach detections of an image to its id."""
-    return {(root / image["file_name"]).resolve(): int(image["id"]) for image in instances["images"]}
+    """Absolute image path → image id, to attach detections of an image to its id."""
+    return {_absolute(root / image["file_name"]): int(image["id"]) for image in instances["images"]}
 
 
 def detections_to_results(image_id: int, detections: Any) -> list[dict[str, Any]]:
@@ -158,7 +160,7 @@ def _read_data(data_yaml: Path) -> tuple[dict[str, Any], Path]:
     if not isinstance(data, dict) or not data.get("val"):
         raise CocoError(f"data yaml {data_yaml} has no val split")
     root = Path(str(data.get("path") or Path(data_yaml).parent)).expanduser()
-    return data, (root if root.is_absolute() else (Path(data_yaml).parent / root)).resolve()
+    return data, _absolute(root if root.is_absolute() else Path(data_yaml).parent / root)
 
 
 def _names(data: dict[str, Any]) -> list[str]:
@@ -174,7 +176,12 @@ def _listed(listing: Path) -> list[Path]:
         if line:
             path = listing.parent / line[2:] if line.startswith("./") else Path(line)
             paths.append(path if path.is_absolute() else listing.parent / path)
-    return [p for p in paths if p.suffix.lower() in IMAGE_SUFFIXES]
+    return paths
+
+
+def _absolute(path: Path) -> Path:
+    """Absolute and normalised, symbolic links not followed (as upstream's paths are)."""
+    return Path(os.path.abspath(path))
 
 
 def _relative(image: Path, root: Path) -> str:

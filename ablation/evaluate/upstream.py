@@ -37,7 +37,7 @@ def predict(
     results: list[dict[str, Any]] = []
 
     def image_end(pred: Any, predn: Any, path: Any, names: Any, image: Any) -> None:
-        key = Path(path).resolve()
+        key = Path(os.path.abspath(path))
         if key not in ids:
             raise CocoError(f"upstream validated {key}, which is not in the COCO instances of {data_yaml}")
         results.extend(detections_to_results(ids[key], predn[:, :6]))

@@ -104,3 +104,15 @@ def test_predictions_for_unknown_images_are_rejected(two_images: Path) -> None:
     stray = [{"image_id": 9, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 0.5}]
     with pytest.raises(CocoError, match=r"^1 predictions name image ids not in the instances \(first: 9\)$"):
         coco_evaluate(yolo_to_coco(two_images), stray)
+
+
+def test_symlinked_images_keep_their_own_labels_and_names(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path / "set", {"a": "0 0.5 0.5 0.2 0.4\n"})
+    image = tmp_path / "set" / "images" / "val" / "a.png"
+    elsewhere = tmp_path / "store" / "images" / "val" / "blob.png"  # its labels/ twin has none
+    elsewhere.parent.mkdir(parents=True)
+    image.rename(elsewhere)
+    image.symlink_to(elsewhere)
+    instances = yolo_to_coco(data)
+    assert [i["file_name"] for i in instances["images"]] == ["images/val/a.png"]
+    assert [a["bbox"] for a in instances["annotations"]] == [[40.0, 15.0, 20.0, 20.0]]
