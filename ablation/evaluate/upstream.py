@@ -26,6 +26,13 @@ def final_iou(data_yaml: Path) -> float:
     return 0.65 if isinstance(val, str) and val.endswith(f"coco{os.sep}val2017.txt") else 0.60
 
 
+def val_batch(options: dict[str, Any]) -> int:
+    """Upstream's final validation batch, 2 x the training batch; val.py's default (32) when the
+    training batch was chosen by upstream's autobatch (``batch: -1``), which we cannot know."""
+    batch = int(options.get("batch_size", 16))
+    return 2 * batch if batch > 0 else 32
+
+
 def predict(
     data_yaml: Path, weights: Path, options: dict[str, Any], instances: dict[str, Any], save_dir: Path
 ) -> list[dict[str, Any]]:
@@ -46,7 +53,7 @@ def predict(
     callbacks.register_action("on_val_image_end", callback=image_end)
     with compat.trusted_checkpoints(Path(weights).parent):
         val.run(
-            data=str(data_yaml), weights=str(weights), batch_size=2 * int(options.get("batch_size", 16)),
+            data=str(data_yaml), weights=str(weights), batch_size=val_batch(options),
             imgsz=int(options.get("imgsz", 640)), conf_thres=0.001, iou_thres=final_iou(data_yaml), max_det=300,
             device=str(options.get("device", "")), workers=int(options.get("workers", 8)),
             single_cls=bool(options.get("single_cls", False)), half=True, project=str(save_dir), name="val",

@@ -77,3 +77,18 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
     assert logged.tags == {} and logged.artifacts == [predictions] and logged.folder == "eval"
     failed = records({"coco_error": "CocoError: x", "latency_error": ""})
     assert (failed.metrics, failed.params, failed.tags) == ({}, {}, {"coco_error": "CocoError: x"})
+
+
+@pytest.mark.parametrize(("batch", "expected"), [(8, 16), (-1, 32)])
+def test_detections_use_upstreams_final_validation_batch(batch: int, expected: int) -> None:
+    from ablation.evaluate.upstream import val_batch
+
+    assert val_batch({"batch_size": batch}) == expected
+
+
+@pytest.mark.parametrize(("val", "iou"), [("/d/coco/val2017.txt", 0.65), ("/d/images/val", 0.60)])
+def test_detections_use_upstreams_final_nms_iou(tmp_path: Path, val: str, iou: float) -> None:
+    from ablation.evaluate.upstream import final_iou
+
+    (tmp_path / "data.yaml").write_text(f"val: {val}\nnames: [a]\n")
+    assert final_iou(tmp_path / "data.yaml") == iou
