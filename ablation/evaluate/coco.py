@@ -61,9 +61,10 @@ def val_images(data: dict[str, Any], root: Path) -> list[Path]:
             found.update(_listed(path))
         else:
             raise CocoError(f"val entry {path} of {root} is neither a folder nor an image list")
-    if not found:
+    images = sorted({_absolute(p) for p in found if p.suffix.lower() in IMAGE_SUFFIXES})
+    if not images:
         raise CocoError(f"no val images found under {entries} (relative to {root})")
-    return sorted({_absolute(p) for p in found if p.suffix.lower() in IMAGE_SUFFIXES})
+    return images
 
 
 def label_path(image: Path) -> Path:

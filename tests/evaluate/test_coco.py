@@ -116,3 +116,11 @@ def test_symlinked_images_keep_their_own_labels_and_names(tmp_path: Path) -> Non
     instances = yolo_to_coco(data)
     assert [i["file_name"] for i in instances["images"]] == ["images/val/a.png"]
     assert [a["bbox"] for a in instances["annotations"]] == [[40.0, 15.0, 20.0, 20.0]]
+
+
+def test_a_val_split_without_images_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "images" / "val").mkdir(parents=True)
+    (tmp_path / "images" / "val" / "notes.txt").write_text("not an image")
+    (tmp_path / "data.yaml").write_text(f"path: {tmp_path}\nval: images/val\nnames: [a]\n")
+    with pytest.raises(CocoError, match=r"^no val images found under \['images/val'\] \(relative to "):
+        yolo_to_coco(tmp_path / "data.yaml")
