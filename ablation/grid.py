@@ -31,7 +31,10 @@ from .surgery import BASELINE, Placement, PlacementError
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 BASELINE_LABEL = "-"
 # Top-level keys that say where and how a config is run or recorded, not what it computes.
-NOT_IDENTITY = ("tracking", "preflight", "out", "planned", "hydra")
+# ``evaluate`` (COCO metrics, latency settings) changes what is measured after training, not the
+# trained model: a re-run with other settings skips FINISHED configs, which keep their values
+# (their latency_* params say how they were measured) instead of training everything again.
+NOT_IDENTITY = ("tracking", "preflight", "evaluate", "out", "planned", "hydra")
 SEED = "seed"
 
 

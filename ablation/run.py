@@ -21,6 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from .cli import launch
 from .data.resolve import DataError, resolve
+from .evaluate.record import Records
+from .evaluate.record import records as evaluation_records
 from .grid import GridEntry, describe
 from .planner import PlanRow, load_row, plan
 from .track import FAILED, FINISHED, KILLED, Store
@@ -93,6 +95,7 @@ def _train(
         job = {
             "threads": device.threads,
             "options": upstream_options(cfg, model_yaml, data.yaml, workdir, weights),
+            "evaluate": OmegaConf.to_container(cfg.evaluate, resolve=True) if "evaluate" in cfg else None,
         }
         job_file.write_text(json.dumps(job, indent=1))
         code = CHILDREN.run(
@@ -111,8 +114,11 @@ def _train(
     }
     if result.get("gpu_mem_peak_gb") is not None:
         final["gpu_mem_peak_gb"] = result["gpu_mem_peak_gb"]
+    evaluation = evaluation_records(result)  # COCO metrics and latency of best.pt (ablation.evaluate)
+    final.update(evaluation.metrics)
     # Upstream's final validation of best.pt, one step after the last epoch (step = epochs trained).
     store.log_metrics(run_id, final, step=len(result["epochs"]))
+    _log_evaluation(store, run_id, evaluation)
     save_dir = Path(result["save_dir"])
     for name in ("results.csv", "opt.yaml", "hyp.yaml"):
         if (save_dir / name).is_file():
@@ -150,6 +156,16 @@ def upstream_options(
         project=str(workdir), name="train", exist_ok=True, weights=str(weights or ""),
     )
     return options
+
+
+def _log_evaluation(store: Store, run_id: str, evaluation: Records) -> None:
+    """Latency params, ``*_error`` tags (a failed evaluation does not fail the run), eval/ files."""
+    store.log_params(run_id, evaluation.params)
+    if evaluation.tags:
+        store.set_tags(run_id, evaluation.tags)
+        print(f"[ablation] evaluation failed: {evaluation.tags}", file=sys.stderr)
+    for path in evaluation.artifacts:
+        store.log_artifact(run_id, path, evaluation.folder)
 
 
 def _log_event(store: Store, run_id: str, event: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ sweep down. Started as ``worker --standby EARLY.log`` (``isolate.prestart``), it
 training stack first, then reads ``{"job": JOB.json, "log": LOG}`` from stdin; its output from
 then on goes to LOG, after what it printed while waiting (EARLY.log). The child never touches
 MLflow: per-epoch metrics and notes are appended to ``events.jsonl`` next to JOB.json, which the
-waiting job process logs as they come. The outcome is written there too, as ``result.json`` or,
+waiting job process logs as they come. After training, best.pt is evaluated here too (COCO
+metrics, latency: ``ablation.evaluate``). The outcome is written there too, as ``result.json`` or,
 on failure, ``error.txt`` with the traceback.
 """
 
@@ -70,6 +71,7 @@ def train(job_file: Path) -> int:
 
             import torch
 
+            from ..evaluate import evaluate_trained
             from .engine import train_upstream
 
             if job.get("threads"):
@@ -80,7 +82,8 @@ def train(job_file: Path) -> int:
                 on_epoch=lambda epoch, values: emit("metrics", step=epoch, values=values),
                 on_note=lambda values: emit("params", values=values),
             )
-        record = {**asdict(result), "images_per_second": result.images_per_second}
+            evaluation = evaluate_trained(job, result.best, folder)  # errors become *_error entries
+        record = {**asdict(result), "images_per_second": result.images_per_second, **evaluation}
         (folder / RESULT).write_text(json.dumps(record, default=str, indent=1))
         return 0
     except BaseException:  # noqa: BLE001 - everything, KeyboardInterrupt included, is recorded

@@ -21,6 +21,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 TINY = [
     "model=yolov5n", "train.epochs=1", "train.imgsz=64", "train.batch=4", "train.workers=0",
     "train.device=cpu", "data.train=16", "data.val=8", "data.imgsz=64",
+    "evaluate.latency.imgsz=64", "evaluate.latency.warmup=1", "evaluate.latency.repeats=3",
 ]
 WITH_FAULTY_MODULES = [f"hydra.searchpath=[file://{FIXTURES / 'conf'}]"]
 

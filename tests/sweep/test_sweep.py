@@ -96,6 +96,23 @@ def test_finished_run_has_params_metrics_and_artifacts(sweep: dict) -> None:
     assert [a.path for a in client.list_artifacts(run.info.run_id, "weights")] == ["weights/best.pt"]
 
 
+def test_every_finished_run_has_coco_metrics_latency_and_eval_files(sweep: dict) -> None:
+    client = sweep["client"]
+    finished = [r for name, r in sweep["runs"].items() if r.info.status == "FINISHED" and not name.startswith("sweep")]
+    assert len(finished) == 2
+    for run in finished:
+        metrics, params = run.data.metrics, run.data.params
+        assert "coco_error" not in run.data.tags and "latency_error" not in run.data.tags
+        assert {"coco/AP", "coco/AP50", "coco/AP75", "coco/AR100", "latency_ms", "latency_p90_ms"} <= set(metrics)
+        assert all(0.0 <= v <= 1.0 for k, v in metrics.items() if k.startswith("coco/"))
+        assert 0 < metrics["latency_ms"] <= metrics["latency_p90_ms"]
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "coco/AP50")] == [1]  # step = epochs
+        assert params["latency_imgsz"] == "64" and params["latency_repeats"] == "3" and params["latency_precision"] == "fp32"
+        assert params["latency_device"] == f"cpu ({params['torch_threads']} threads)"
+        eval_files = {a.path for a in client.list_artifacts(run.info.run_id, "eval")}
+        assert eval_files == {"eval/instances_val.json", "eval/predictions.json"}
+
+
 def test_training_child_has_the_threads_of_a_plain_process(sweep: dict) -> None:
     # Upstream's import sets OMP_NUM_THREADS (cpu_count - 1, at most 8) for the whole process; a
     # training child that inherited it would train slower, with other float sums, than upstream.

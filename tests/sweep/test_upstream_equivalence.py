@@ -26,7 +26,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     ours = ablation(
         "ablation.run", "model=yolov5n", "attention=se", "placement=backbone_end", f"data.path={data}",
         f"train.epochs={EPOCHS}", f"train.imgsz={IMGSZ}", f"train.batch={BATCH}", "train.workers=0",
-        "train.device=cpu", f"tracking.uri={store_uri(folder)}", "hydra.sweep.dir=sweep", cwd=folder,
+        "train.device=cpu", f"tracking.uri={store_uri(folder)}", "hydra.sweep.dir=sweep",
+        "evaluate.latency.imgsz=64", "evaluate.latency.warmup=1", "evaluate.latency.repeats=3", cwd=folder,
     )
     assert ours.returncode == 0, ours.stderr[-3000:]
     runs = trained_results(folder / "sweep")

@@ -1,0 +1,100 @@
+"""What is measured on a trained model, after training, in the training child (``conf/evaluate``).
+
+``evaluate_trained`` runs two independent parts on best.pt: COCO metrics (``coco``) and
+inference latency (``latency``). A part that fails is recorded as ``coco_error`` /
+``latency_error`` (one sentence; the traceback goes to the training log) and never loses the
+training result nor the other part. Importing this package imports neither torch nor upstream.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+EVAL_DIR = "eval"  # in the job folder and among the run's artifacts
+INSTANCES, PREDICTIONS = "instances_val.json", "predictions.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``conf/evaluate/default.yaml``; defaults apply to jobs written without it."""
+
+    coco: bool = True
+    latency: bool = True
+    latency_imgsz: int = 640
+    latency_warmup: int = 5
+    latency_repeats: int = 30
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None) -> Settings:
+        config = config or {}
+        latency = config.get("latency") or {}
+        defaults = cls()
+        return cls(
+            coco=bool(config.get("coco", defaults.coco)),
+            latency=bool(latency.get("enabled", defaults.latency)),
+            latency_imgsz=int(latency.get("imgsz", defaults.latency_imgsz)),
+            latency_warmup=int(latency.get("warmup", defaults.latency_warmup)),
+            latency_repeats=int(latency.get("repeats", defaults.latency_repeats)),
+        )
+
+
+def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path) -> dict[str, Any]:
+    """``result.json`` entries for the enabled parts: ``coco`` + ``eval_files`` and ``latency``,
+    or ``coco_error`` / ``latency_error``. ``job`` is the worker's job (``options``, ``evaluate``)."""
+    try:
+        settings = Settings.from_config(job.get("evaluate"))
+    except (TypeError, ValueError, AttributeError) as err:
+        sentence = f"bad evaluate config {job.get('evaluate')!r}: {err}"
+        return {"coco_error": sentence, "latency_error": sentence}
+    options = job["options"]
+    out: dict[str, Any] = {}
+    if settings.coco:
+        out.update(_guarded("coco", lambda: _coco_part(options, _checkpoint(best), folder / EVAL_DIR)))
+    if settings.latency:
+        out.update(_guarded("latency", lambda: _latency_part(options, _checkpoint(best), settings)))
+    return out
+
+
+def _coco_part(options: dict[str, Any], best: Path, out_dir: Path) -> dict[str, Any]:
+    from .coco import cached_instances, coco_evaluate
+    from .upstream import predict
+
+    data_yaml = Path(str(options["data"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {"instances": out_dir / INSTANCES, "predictions": out_dir / PREDICTIONS}
+    shutil.copyfile(cached_instances(data_yaml, out_dir), files["instances"])
+    instances = json.loads(files["instances"].read_text())
+    predictions = predict(data_yaml, best, options, instances, out_dir)
+    files["predictions"].write_text(json.dumps(predictions))
+    metrics = coco_evaluate(instances, predictions)
+    return {"coco": metrics, "eval_files": {k: str(v) for k, v in files.items()}}
+
+
+def _latency_part(options: dict[str, Any], best: Path, settings: Settings) -> dict[str, Any]:
+    from .latency import load_inference_model, measure_latency
+
+    model = load_inference_model(best, str(options.get("device", "")))
+    measured = measure_latency(model, settings.latency_imgsz, settings.latency_warmup, settings.latency_repeats)
+    return {"latency": asdict(measured)}
+
+
+def _checkpoint(best: Path | None) -> Path:
+    if best is None or not Path(best).is_file():
+        raise FileNotFoundError(f"training left no best.pt to evaluate ({best})")
+    return Path(best)
+
+
+def _guarded(part: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """``measure()``, or ``{part}_error`` with its traceback printed (to the training log)."""
+    try:
+        return measure()
+    except Exception as err:  # noqa: BLE001 - recorded on the run; training's result is kept
+        print(f"[ablation] {part} evaluation failed:\n{traceback.format_exc()}", file=sys.stderr)
+        return {f"{part}_error": f"{type(err).__name__}: {err}"}

@@ -1,0 +1,96 @@
+"""Inference latency of a trained model: batch 1, fixed square size, warm-up, median of N.
+
+The model is loaded as upstream loads it for inference (``attempt_load``: EMA weights, Conv+BN
+fused, eval mode), in half precision on CUDA as upstream's val/detect run it, FP32 on CPU. One
+forward pass of the network is timed (no pre-processing, no NMS: NMS time depends on how many
+boxes a model proposes, not on its architecture), under ``torch.inference_mode``, with
+``torch.cuda.synchronize`` around each pass on CUDA. The thread count is the process's (the
+job's ``threads``), recorded in the device label.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vendor.yolov5 import compat
+
+
+@dataclass(frozen=True)
+class Latency:
+    median_ms: float
+    p90_ms: float
+    device: str  # "cpu (2 threads)" or the GPU's name
+    precision: str  # "fp32" | "fp16"
+    imgsz: int
+    warmup: int
+    repeats: int
+
+
+def load_inference_model(weights: Path, device: str = "") -> Any:
+    """best.pt as upstream loads it for inference, on ``device`` (upstream's device string)."""
+    from yolov5.models.experimental import attempt_load
+    from yolov5.utils.torch_utils import select_device
+
+    target = select_device(device)
+    with compat.trusted_checkpoints(Path(weights).parent):
+        model = attempt_load(str(weights), target, fuse=True)
+    return model.half() if target.type == "cuda" else model
+
+
+def measure_latency(model: Any, imgsz: int = 640, warmup: int = 5, repeats: int = 30) -> Latency:
+    """Time ``repeats`` forward passes of a (1, 3, imgsz, imgsz) input after ``warmup`` untimed ones."""
+    import torch
+
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"latency needs repeats >= 1 and warmup >= 0 (got repeats={repeats}, warmup={warmup})")
+    stride = int(max(getattr(model, "stride", torch.tensor([32])).tolist()))
+    if imgsz <= 0 or imgsz % stride:
+        raise ValueError(f"latency imgsz={imgsz} must be a positive multiple of the model's stride {stride}")
+    parameter = next(model.parameters())
+    generator = torch.Generator().manual_seed(0)  # never draws from the global RNG
+    x = torch.rand(1, 3, imgsz, imgsz, generator=generator).to(parameter.device, parameter.dtype)
+    model.eval()
+    with torch.inference_mode():
+        for _ in range(warmup):
+            _timed(model, x)
+        times = [_timed(model, x) for _ in range(repeats)]
+    return Latency(
+        median_ms=statistics.median(times), p90_ms=_percentile(times, 90), device=device_label(parameter.device),
+        precision="fp16" if parameter.dtype == torch.float16 else "fp32", imgsz=imgsz, warmup=warmup, repeats=repeats,
+    )
+
+
+def device_label(device: Any) -> str:
+    """``cpu (N threads)`` or the CUDA device's name."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{device.type} ({torch.get_num_threads()} threads)"
+
+
+def _timed(model: Any, x: Any) -> float:
+    """Milliseconds of one forward pass, the device synchronised before and after."""
+    import torch
+
+    cuda = x.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(x.device)
+    start = time.perf_counter()
+    model(x)
+    if cuda:
+        torch.cuda.synchronize(x.device)
+    return (time.perf_counter() - start) * 1e3
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """Linear-interpolation percentile (numpy's default) of ``values``."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)

@@ -1,0 +1,37 @@
+"""A tiny generated dataset and an untrained yolov5n checkpoint, as best.pt would be saved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ablation.data.synthetic import CLASSES, SyntheticSpec, ensure
+
+SPEC = SyntheticSpec(train=1, val=4, imgsz=64, max_objects=2, min_size=10, max_size=30)
+
+
+@pytest.fixture(scope="session")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """data.yaml of 4 val images of 64 px with 1-2 labelled shapes each."""
+    return ensure(tmp_path_factory.mktemp("data"), SPEC)
+
+
+@pytest.fixture(scope="session")
+def best_pt(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained yolov5n for the shapes set, saved the way upstream saves best.pt."""
+    import torch
+
+    import ablation
+
+    ablation.setup()
+    from yolov5.models.yolo import Model
+
+    from vendor.yolov5.paths import model_yaml
+
+    model = Model(str(model_yaml("yolov5n.yaml")), nc=len(CLASSES))
+    model.nc, model.names = len(CLASSES), dict(enumerate(CLASSES))  # as train.py sets them
+    path = tmp_path_factory.mktemp("train") / "weights" / "best.pt"
+    path.parent.mkdir()
+    torch.save({"model": model.half(), "ema": None, "epoch": -1}, path)
+    return path
