@@ -17,6 +17,6 @@ def main(argv: list[str] | None = None) -> int:
                         resamples=int(cfg.bootstrap.resamples), seed=int(cfg.bootstrap.seed))
     print(format_table(summary.configs, summary.metric) if not summary.configs.empty
           else f"no runs in experiment '{cfg.tracking.experiment}'")
-    page = write_report(summary, Path(str(cfg.out)))
-    print(f"\nreport: {page}")
+    page, *figures = write_report(summary, Path(str(cfg.out)))
+    print(f"\nreport: {page} ({len(figures)} figures)")
     return 0

@@ -32,8 +32,8 @@ METHOD = (
 )
 
 
-def write_report(summary: Summary, out: Path) -> Path:
-    """Figures and ``out/report.html``; returns the HTML's path."""
+def write_report(summary: Summary, out: Path) -> list[Path]:
+    """``out/report.html`` and its figures; returns their paths, the HTML first."""
     out.mkdir(parents=True, exist_ok=True)
     configs, metric = summary.configs, summary.metric
     figures: list[tuple[str, Path | None]] = []
@@ -63,7 +63,7 @@ def write_report(summary: Summary, out: Path) -> Path:
         f"{html.escape(summary.experiment)}</title><style>{STYLE}</style></head>\n<body>\n"
         + "\n".join(body) + "\n</body></html>\n"
     )
-    return page
+    return [page, *(path for _, path in figures if path)]
 
 
 def _table(frame: pd.DataFrame) -> str:

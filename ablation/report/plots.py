@@ -47,18 +47,25 @@ def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> P
 
 
 def by_attention(configs: pd.DataFrame, metric: str, path: Path) -> Path | None:
-    """Bars of ``metric`` per attention module, one bar per placement, 95 % intervals."""
-    shown = configs[configs[metric].notna()]
-    if shown.empty:
+    """Bars of ``metric`` per attention module, one bar per placement, 95 % intervals; each
+    baseline as a horizontal line with its interval as a band."""
+    measured = configs[configs[metric].notna()]
+    baselines = measured[measured["verdict"] == "baseline"]
+    shown = measured[measured["verdict"] != "baseline"]
+    if measured.empty:
         return None
-    attentions = list(dict.fromkeys(shown["attention"]))
+    attentions = list(dict.fromkeys(shown["attention"])) or ["-"]
     placements = list(dict.fromkeys(shown["placement"]))
-    width = 0.8 / len(placements)
+    width = 0.8 / max(1, len(placements))
     fig, ax = _figure(max(7.0, 1.2 * len(attentions)))
     for k, placement in enumerate(placements):
         part = shown[shown["placement"] == placement].groupby("attention", sort=False).first()
         x = [attentions.index(a) + (k - (len(placements) - 1) / 2) * width for a in part.index]
         ax.bar(x, part[metric], width, yerr=_errors(part, metric), capsize=3, label=str(placement))
+    for _, base in baselines.iterrows():
+        line = ax.axhline(base[metric], color="black", linestyle="--", linewidth=1, label=str(base["name"]))
+        if pd.notna(base[f"{metric}_lo"]):
+            ax.axhspan(base[f"{metric}_lo"], base[f"{metric}_hi"], color=line.get_color(), alpha=0.08)
     ax.set_xticks(range(len(attentions)), attentions, rotation=30, ha="right")
     ax.set_ylabel(metric)
     ax.legend(title="placement", fontsize=8)
