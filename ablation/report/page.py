@@ -56,7 +56,7 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
         body.append(f'<img src="{html.escape(path.name)}" alt="{html.escape(title)}">' if path else "<p>Not logged by any run.</p>")
     if not summary.runs.empty:
         runs = summary.runs.reindex(columns=RUN_COLUMNS).sort_values(["name", "seed"])
-        body += ["<h2>Runs</h2>", _table(runs.round(4).fillna(""))]
+        body += ["<h2>Runs</h2>", _table(runs.round(4).astype(object).fillna(""))]
     page = out / "report.html"
     page.write_text(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Ablation report: "
