@@ -27,6 +27,8 @@ smoke: install
 demo: install
 	$(PY) -m ablation.run attention=simam,ema placement=neck experiment=demo
 	$(PY) -m ablation.export out=results/ablation.csv
+	$(PY) -m ablation.report out=results
+	@echo "Report: results/report.html"
 	@echo "Dashboard: $(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db"
 
 plan-demo: install

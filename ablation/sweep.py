@@ -114,19 +114,14 @@ def start_sweep(store: Store, arguments: list[str], sweep_dir: Path, jobs: int, 
 
 
 def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: bool = False) -> list[dict[str, Any]]:
-    """Print the table of this sweep's configs and one line per failure; return the failures.
-    ``interrupted``: the jobs stopped early (Ctrl-C); the sweep run ends KILLED."""
-    from .report.export import rows_from_runs, table, write_csv
-
+    """Print the table of this sweep's configs (mean and interval over seeds, paired difference
+    to the baseline, verdict), write ``results.csv`` and ``report.html`` to the sweep folder, one
+    line per failure; return the failures. ``interrupted``: the jobs stopped early (Ctrl-C); the
+    sweep run ends KILLED."""
     results = [*sweep.skipped, *results]
     failed = [r for r in results if r.get("status") == FAILED]
     hashes = {r["config_hash"] for r in results if r.get("config_hash")}
-    runs = [r for r in sweep.store.runs() if r.data.tags.get("config_hash") in hashes]
-    rows = rows_from_runs(runs)
-    if rows:
-        print("\n" + table(rows))
-        csv_path = write_csv(rows, sweep.sweep_dir / "results.csv")
-        sweep.store.log_artifact(sweep.run_id, csv_path)
+    reported = bool(hashes) and report_sweep(sweep, hashes)
     ran = sum(r.get("status") == FINISHED for r in results)
     skipped = sum(r.get("status") == SKIPPED for r in results)
     print(f"\n[ablation] {ran} finished, {skipped} already done (skipped), {len(failed)} failed; "
@@ -137,9 +132,32 @@ def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: b
     if interrupted:
         print("[ablation] interrupted: the same command trains what is not FINISHED yet", file=sys.stderr)
     sweep.store.end(sweep.run_id, KILLED if interrupted else FAILED if failed else FINISHED)
-    if rows:
+    if reported:
         print("Compare in MLflow:  mlflow ui --backend-store-uri " + sweep.store.uri)
     return failed
+
+
+def report_sweep(sweep: Sweep, hashes: set[str]) -> bool:
+    """The aggregated table of these configs on the terminal, ``results.csv`` and ``report.html``
+    in the sweep folder (and as artifacts of the sweep run). A report that cannot be written is
+    one warning line, not a failed sweep. False when there was nothing to report."""
+    from .report.export import write_csv
+    from .report.page import write_report
+    from .report.summary import summarise
+    from .report.table import format_table
+
+    summary = summarise(sweep.store.uri, sweep.store.experiment, hashes=hashes)
+    if summary.configs.empty:
+        return False
+    print("\n" + format_table(summary.configs, summary.metric))
+    sweep.store.log_artifact(sweep.run_id, write_csv(summary, sweep.sweep_dir / "results.csv"))
+    try:
+        for path in write_report(summary, sweep.sweep_dir):
+            sweep.store.log_artifact(sweep.run_id, path, "report")
+    except Exception as err:  # noqa: BLE001 - the runs are in MLflow; `python -m ablation.report` retries
+        print(f"[ablation] warning: report not written ({type(err).__name__}: {err}); "
+              "run python -m ablation.report", file=sys.stderr)
+    return True
 
 
 def job_result(job: Any) -> dict[str, Any]:

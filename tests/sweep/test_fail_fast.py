@@ -42,6 +42,7 @@ def test_a_bad_override_is_exit_2_with_the_choices(tmp_path: Path) -> None:
 def test_reporting_imports_load_neither_torch_nor_upstream() -> None:
     script = (
         "import sys, ablation, ablation.export, ablation.report, ablation.track\n"
+        "import ablation.report.command, ablation.report.export, ablation.report.page, ablation.report.summary\n"
         "print(sorted(m for m in ('torch', 'yolov5', 'numpy.trapz') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)

@@ -144,8 +144,12 @@ def test_rerun_only_runs_what_is_not_finished_then_export(sweep: dict) -> None:
     names = sorted(r.info.run_name for r in runs if not r.info.run_name.startswith("sweep"))
     assert names == sorted(["yolov5n-none", "yolov5n-se-neck"] + ["yolov5n-crash-neck", "yolov5n-killed-neck"] * 2)
 
+    outputs = Path(again.stdout.split("outputs in ")[-1].splitlines()[0])
+    assert (outputs / "results.csv").is_file() and (outputs / "report.html").is_file()
+    assert "verdict" in again.stdout and "yolov5n-se-neck" in again.stdout
+
     out = folder / "export.csv"
-    done = ablation("ablation.export", f"tracking.uri={store_uri(folder)}", f"out={out}", cwd=folder)
+    done = ablation("ablation.export", f"tracking.uri={store_uri(folder)}", f"out={out}", "raw=true", cwd=folder)
     assert done.returncode == 0, done.stderr
     with out.open() as f:
         rows = {r["name"]: r for r in csv.DictReader(f)}
@@ -154,8 +158,14 @@ def test_rerun_only_runs_what_is_not_finished_then_export(sweep: dict) -> None:
     assert base["status"] == "FINISHED" and rows["yolov5n-crash-neck"]["status"] == "FAILED"
     assert float(base["delta_mAP50"]) == 0.0
     assert float(se["delta_mAP50-95"]) == pytest.approx(float(se["mAP50-95"]) - float(base["mAP50-95"]), abs=1e-4)
-    assert int(se["params"]) > int(base["params"]) and se["epochs"] == "1" and se["imgsz"] == "64"
+    assert float(se["params"]) > float(base["params"]) and se["epochs"] == "1" and se["imgsz"] == "64"
     assert "yolov5n-se-neck" in done.stdout and "mAP50-95" in done.stdout
+
+    done = ablation("ablation.export", f"tracking.uri={store_uri(folder)}", f"out={out}", cwd=folder)  # one row per config
+    with out.open() as f:
+        verdicts = {r["name"]: r["verdict"] for r in csv.DictReader(f)}
+    assert verdicts["yolov5n-none"] == "baseline" and verdicts["yolov5n-crash-neck"] == "failed"
+    assert verdicts["yolov5n-se-neck"] in {"single seed", "better", "worse", "no evidence"}  # image bootstrap when eval/ exists
 
 
 def test_ctrl_c_is_recorded_and_a_rerun_finishes_the_sweep(tmp_path: Path) -> None:

@@ -1,0 +1,74 @@
+"""``report.html`` with its PNGs beside it (relative paths: the folder can be moved or zipped)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from . import plots
+from .runs import epoch_history
+from .summary import Summary
+from .table import display_frame
+
+VERDICTS = ("better", "worse", "no evidence", "single seed", "baseline", "no baseline", "failed")
+RUN_COLUMNS = ["name", "seed", "status", "mAP50", "mAP50-95", "coco/AP", "delta_mAP50", "delta_mAP50-95", "latency_ms", "error"]
+STYLE = """
+body { font-family: "DejaVu Sans", sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; font-size: 13px; margin-bottom: 1.5em; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+td:first-child, th:first-child { text-align: left; }
+td.better { background: #d9f2d9; } td.worse { background: #f7d4d4; } td.failed { background: #eee; color: #a00; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+"""
+METHOD = (
+    "Intervals are 95 % t-intervals over seeds (mean ± t<sub>0.975, n-1</sub>·s/√n). Δ is the paired "
+    "difference to the baseline trained with the same seed (same model, data and training settings), "
+    "averaged over seeds with its own t-interval. Verdict: <b>better</b> / <b>worse</b> when the interval "
+    "of Δ excludes 0, <b>no evidence</b> when it includes 0; with one seed, the interval comes from a "
+    "paired bootstrap over validation images (marked <i>img</i>, COCO-style AP recomputed on each "
+    "resample) when the runs saved their predictions, else the verdict is <b>single seed</b>."
+)
+
+
+def write_report(summary: Summary, out: Path) -> list[Path]:
+    """``out/report.html`` and its figures; returns their paths, the HTML first."""
+    out.mkdir(parents=True, exist_ok=True)
+    configs, metric = summary.configs, summary.metric
+    figures: list[tuple[str, Path | None]] = []
+    if not configs.empty:
+        history = epoch_history(summary.uri, summary.runs, "mAP50")
+        figures = [
+            (f"{metric} vs GFLOPs", plots.cost_scatter(configs, "gflops", metric, out / "pareto_gflops.png")),
+            (f"{metric} vs latency", plots.cost_scatter(configs, "latency_ms", metric, out / "pareto_latency.png")),
+            (f"{metric} per attention module and placement", plots.by_attention(configs, metric, out / "by_attention.png")),
+            ("mAP50 per epoch", plots.epoch_curves(history, configs, "mAP50", out / "epochs.png")),
+        ]
+    body = [
+        f"<h1>Ablation report: {html.escape(summary.experiment)}</h1>",
+        f"<p>MLflow {html.escape(summary.uri)}; verdicts on {html.escape(metric)}.</p>",
+        _table(display_frame(configs, metric)) if not configs.empty else "<p>No runs.</p>",
+        f"<p>{METHOD}</p>",
+    ]
+    for title, path in figures:
+        body.append(f"<h2>{html.escape(title)}</h2>")
+        body.append(f'<img src="{html.escape(path.name)}" alt="{html.escape(title)}">' if path else "<p>Not logged by any run.</p>")
+    if not summary.runs.empty:
+        runs = summary.runs.reindex(columns=RUN_COLUMNS).sort_values(["name", "seed"])
+        body += ["<h2>Runs</h2>", _table(runs.round(4).astype(object).fillna(""))]
+    page = out / "report.html"
+    page.write_text(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Ablation report: "
+        f"{html.escape(summary.experiment)}</title><style>{STYLE}</style></head>\n<body>\n"
+        + "\n".join(body) + "\n</body></html>\n"
+    )
+    return [page, *(path for _, path in figures if path)]
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """HTML table, every cell escaped; verdict cells get a class for their colour."""
+    text = frame.to_html(index=False, escape=True, border=0, na_rep="-")
+    for v in VERDICTS:
+        text = text.replace(f"<td>{v}</td>", f'<td class="{v.replace(" ", "-")}">{v}</td>')
+    return text

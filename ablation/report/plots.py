@@ -1,0 +1,91 @@
+"""The report's figures (matplotlib's object API: no pyplot state, no display, Agg canvas)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COST_LABELS = {"gflops": "GFLOPs (lower is better)", "latency_ms": "latency, ms (batch 1; lower is better)"}
+
+
+def _figure(width: float = 7.0, height: float = 4.5):  # noqa: ANN202 - matplotlib types
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _errors(configs: pd.DataFrame, metric: str) -> np.ndarray:
+    """Half-widths below and above the mean (0 where no interval)."""
+    mean = configs[metric].to_numpy(float)
+    low = np.nan_to_num(mean - configs[f"{metric}_lo"].to_numpy(float))
+    high = np.nan_to_num(configs[f"{metric}_hi"].to_numpy(float) - mean)
+    return np.vstack([low, high])
+
+
+def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> Path | None:
+    """``metric`` against ``cost`` per config, 95 % intervals as error bars, the Pareto front
+    (``pareto_<cost>``) as a step line; None when no config has both values."""
+    flag = "pareto_" + cost.removesuffix("_ms")
+    shown = configs[configs[cost].notna() & configs[metric].notna()]
+    if shown.empty:
+        return None
+    fig, ax = _figure()
+    ax.errorbar(shown[cost], shown[metric], yerr=_errors(shown, metric), fmt="o", capsize=3, color="tab:blue", label="config (95% CI over seeds)")
+    front = shown[shown[flag]].sort_values(cost)
+    ax.step(front[cost], front[metric], where="post", color="tab:red", label="Pareto front")
+    for _, row in shown.iterrows():
+        ax.annotate(str(row["name"]), (row[cost], row[metric]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel(COST_LABELS.get(cost, cost))
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.savefig(path)
+    return path
+
+
+def by_attention(configs: pd.DataFrame, metric: str, path: Path) -> Path | None:
+    """Bars of ``metric`` per attention module, one bar per placement, 95 % intervals; each
+    baseline as a horizontal line with its interval as a band."""
+    measured = configs[configs[metric].notna()]
+    baselines = measured[measured["verdict"] == "baseline"]
+    shown = measured[measured["verdict"] != "baseline"]
+    if measured.empty:
+        return None
+    attentions = list(dict.fromkeys(shown["attention"])) or ["-"]
+    placements = list(dict.fromkeys(shown["placement"]))
+    width = 0.8 / max(1, len(placements))
+    fig, ax = _figure(max(7.0, 1.2 * len(attentions)))
+    for k, placement in enumerate(placements):
+        part = shown[shown["placement"] == placement].groupby("attention", sort=False).first()
+        x = [attentions.index(a) + (k - (len(placements) - 1) / 2) * width for a in part.index]
+        ax.bar(x, part[metric], width, yerr=_errors(part, metric), capsize=3, label=str(placement))
+    for _, base in baselines.iterrows():
+        line = ax.axhline(base[metric], color="black", linestyle="--", linewidth=1, label=str(base["name"]))
+        if pd.notna(base[f"{metric}_lo"]):
+            ax.axhspan(base[f"{metric}_lo"], base[f"{metric}_hi"], color=line.get_color(), alpha=0.08)
+    ax.set_xticks(range(len(attentions)), attentions, rotation=30, ha="right")
+    ax.set_ylabel(metric)
+    ax.legend(title="placement", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.savefig(path)
+    return path
+
+
+def epoch_curves(history: pd.DataFrame, configs: pd.DataFrame, metric: str, path: Path) -> Path | None:
+    """Per-epoch ``metric`` (from MLflow's metric history), one line per config, mean over seeds."""
+    if history.empty:
+        return None
+    names = configs.set_index("group_hash")["name"]
+    fig, ax = _figure()
+    for group, part in history.groupby("group_hash", sort=False):
+        mean = part.groupby("epoch")["value"].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker=".", label=str(names.get(group, group)))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{metric} (mean over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.savefig(path)
+    return path

@@ -1,0 +1,49 @@
+"""Our COCO-style AP equals pycocotools' COCOeval, on whole sets and on bootstrap resamples."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ablation.report.bootstrap import paired_bootstrap
+from ablation.report.cocoap import IOU_50, IOU_50_95, match
+
+from .coco_sets import coco_set, pycocotools_ap, resampled
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ap_equals_pycocotools(seed: int) -> None:
+    truth, dets = coco_set(seed)
+    ap, ap50 = pycocotools_ap(truth, dets)
+    assert match(truth, dets, IOU_50).average_precision() == pytest.approx(ap50, abs=1e-9)
+    assert match(truth, dets, IOU_50_95).average_precision() == pytest.approx(ap, abs=1e-9)
+
+
+def test_ap_of_a_resample_equals_pycocotools_on_the_resampled_set() -> None:
+    truth, dets = coco_set(11)
+    matched = match(truth, dets, IOU_50)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        positions = rng.integers(0, len(truth["images"]), len(truth["images"]))
+        _, ap50 = pycocotools_ap(*resampled(truth, dets, positions))
+        assert matched.average_precision(positions) == pytest.approx(ap50, abs=1e-9)
+
+
+def test_perfect_detections_score_one_and_none_score_zero() -> None:
+    truth, _ = coco_set(3, miss=0.0)
+    perfect = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9}
+               for a in truth["annotations"]]
+    assert match(truth, perfect, IOU_50_95).average_precision() == pytest.approx(1.0)
+    assert match(truth, [], IOU_50).average_precision() == 0.0
+
+
+def test_paired_bootstrap_is_reproducible_and_brackets_the_difference() -> None:
+    truth, good = coco_set(4, images=30, noise=0.5, miss=0.0)
+    _, poor = coco_set(5, images=30, noise=4.0, miss=0.5)  # boxes of another set: mostly wrong
+    first = paired_bootstrap(truth, good, poor, IOU_50, resamples=200, seed=1)
+    again = paired_bootstrap(truth, good, poor, IOU_50, resamples=200, seed=1)
+    assert first == again
+    assert first.delta == pytest.approx(pycocotools_ap(truth, good)[1] - pycocotools_ap(truth, poor)[1], abs=1e-9)
+    assert 0 < first.lo < first.delta < first.hi
+    same = paired_bootstrap(truth, good, good, IOU_50, resamples=50)
+    assert (same.delta, same.lo, same.hi) == (0.0, 0.0, 0.0)

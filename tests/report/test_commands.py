@@ -1,0 +1,87 @@
+"""``python -m ablation.report`` and ``ablation.export`` (in process) on the synthetic stores;
+the single-seed image bootstrap from MLflow artifacts; the page in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ablation.report import command, export
+from ablation.report.bootstrap import PREDICTIONS, TRUTH
+from ablation.track import Store
+
+from .coco_sets import coco_set, pycocotools_ap
+from .conftest import SEEDS, log_run, values
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def report(seeded_store: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("results")
+    assert command.main([f"tracking.uri={seeded_store}", "tracking.experiment=synthetic", f"out={out}"]) == 0
+    return out / "report.html", (out / "report.html").read_text()
+
+
+def test_report_page_shows_table_figures_and_escaped_names(report: tuple[Path, str]) -> None:
+    page, text = report
+    images = re.findall(r'<img src="([^"]+)"', text)
+    assert images == ["pareto_gflops.png", "pareto_latency.png", "by_attention.png", "epochs.png"]
+    assert all((page.parent / i).stat().st_size > 1000 for i in images)
+    assert "yolov5n-&lt;gam&gt;&amp;-neck" in text and "<gam>" not in text
+    assert "RuntimeError: &lt;boom&gt; &amp; co" in text  # the failed runs' error, escaped
+    assert '<td class="better">better</td>' in text and '<td class="failed">failed</td>' in text
+
+
+def test_export_rows_per_config_or_per_run(seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = [f"tracking.uri={seeded_store}", "tracking.experiment=synthetic"]
+    assert export.main([*common, f"out={tmp_path / 'configs.csv'}"]) == 0
+    assert "5 configs written" in capsys.readouterr().out
+    assert export.main([*common, f"out={tmp_path / 'runs.csv'}", "raw=true"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{5 * len(SEEDS)} runs written" in printed and "yolov5n-se-neck" in printed and "better" in printed
+    configs = pd.read_csv(tmp_path / "configs.csv").set_index("name")
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert len(configs) == 5 and len(runs) == 15
+    assert {"mAP50-95_lo", "mAP50-95_hi", "delta_mAP50-95", "delta_mAP50-95_lo", "verdict", "n"} <= set(configs.columns)
+    assert configs.loc["yolov5n-<gam>&-neck", "verdict"] == "failed"
+    assert {"status", "seed", "delta_mAP50-95", "baseline_run_id"} <= set(runs.columns)
+    assert (runs["status"] == "FAILED").sum() == 3
+
+
+def test_a_wrong_option_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert command.main(["nonsense=1"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_single_seed_verdict_from_the_image_bootstrap(store_uri: str, tmp_path: Path) -> None:
+    truth, good = coco_set(4, images=30, noise=0.5, miss=0.0)
+    _, poor = coco_set(5, images=30, noise=4.0, miss=0.5)
+    store = Store(store_uri, "one-seed")
+    log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={PREDICTIONS: poor, TRUTH: truth})
+    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: good, TRUTH: truth})
+    out = tmp_path / "csv"
+    assert export.main([f"tracking.uri={store_uri}", "tracking.experiment=one-seed", f"out={out}", "metric=mAP50", "bootstrap.resamples=200"]) == 0
+    se = pd.read_csv(out).set_index("name").loc["yolov5n-se-neck"]
+    assert se["boot_delta"] == pytest.approx(pycocotools_ap(truth, good)[1] - pycocotools_ap(truth, poor)[1], abs=1e-9)
+    assert 0 < se["boot_lo"] < se["boot_hi"] and se["verdict"] == "better"
+
+
+def test_report_opens_in_headless_chromium(report: tuple[Path, str], tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from report_screenshot import find_browser
+    finally:
+        sys.path.pop(0)
+    if find_browser() is None:
+        pytest.skip("no Chromium on PATH (apt-get install -y chromium); scripts/report_screenshot.py needs it")
+    shot = tmp_path / "report.png"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "report_screenshot.py"), str(report[0]), str(shot)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "4 images, 0 problems" in done.stdout and shot.stat().st_size > 10_000
