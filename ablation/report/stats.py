@@ -18,6 +18,8 @@ FINISHED, FAILED = "FINISHED", "FAILED"
 SUMMARISED = ("mAP50", "mAP50-95", "coco/AP")  # mean and t-interval over seeds
 COMPARED = ("mAP50", "mAP50-95", "coco/AP")  # paired difference to the baseline
 COSTS = ("params", "gflops", "latency_ms", "latency_p90_ms")
+# means over seeds only (the CSV keeps every logged metric per config)
+MEANS = ("precision", "recall", "coco/AP50", "coco/AP75", "coco/AP_small", "coco/AP_medium", "coco/AP_large", "coco/AR100")
 BETTER, WORSE, NO_EVIDENCE, SINGLE_SEED = "better", "worse", "no evidence", "single seed"
 BASELINE, NO_BASELINE, FAILED_VERDICT = "baseline", "no baseline", "failed"
 # a config's run (with ``baseline_run_id``) → the image-bootstrap interval, or None when it cannot be made
@@ -85,7 +87,7 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     row.update(seeds=len(group), n=len(done), failed=int((group["status"] != FINISHED).sum()))
     for m in SUMMARISED:
         row[m], row[f"{m}_lo"], row[f"{m}_hi"] = t_interval(done[m])
-    for c in COSTS:
+    for c in (*COSTS, *MEANS):
         row[c] = done[c].mean()
     pairs = done.dropna(subset=[f"delta_{metric}"]) if f"delta_{metric}" in done else done.iloc[:0]
     for m in COMPARED:
