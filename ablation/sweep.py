@@ -146,12 +146,12 @@ def report_sweep(sweep: Sweep, hashes: set[str]) -> bool:
     from .report.summary import summarise
     from .report.table import format_table
 
-    summary = summarise(sweep.store.uri, sweep.store.experiment, hashes=hashes)
-    if summary.configs.empty:
-        return False
-    print("\n" + format_table(summary.configs, summary.metric))
-    sweep.store.log_artifact(sweep.run_id, write_csv(summary, sweep.sweep_dir / "results.csv"))
     try:
+        summary = summarise(sweep.store.uri, sweep.store.experiment, hashes=hashes)
+        if summary.configs.empty:
+            return False
+        print("\n" + format_table(summary.configs, summary.metric))
+        sweep.store.log_artifact(sweep.run_id, write_csv(summary, sweep.sweep_dir / "results.csv"))
         for path in write_report(summary, sweep.sweep_dir):
             sweep.store.log_artifact(sweep.run_id, path, "report")
     except Exception as err:  # noqa: BLE001 - the runs are in MLflow; `python -m ablation.report` retries
