@@ -88,7 +88,8 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     for m in SUMMARISED:
         row[m], row[f"{m}_lo"], row[f"{m}_hi"] = t_interval(done[m])
     for c in (*COSTS, *MEANS):
-        row[c] = done[c].mean()
+        # latency: the median over seeds, so one run timed while something else ran cannot move it
+        row[c] = done[c].median() if c.startswith("latency") else done[c].mean()
     pairs = done.dropna(subset=[f"delta_{metric}"]) if f"delta_{metric}" in done else done.iloc[:0]
     for m in COMPARED:
         row[f"delta_{m}"], row[f"delta_{m}_lo"], row[f"delta_{m}_hi"] = t_interval(pairs[f"delta_{m}"])
