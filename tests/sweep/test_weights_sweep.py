@@ -13,6 +13,7 @@ from .conftest import TINY, ablation, store_uri
 from .test_fail_fast import FAST_DATA
 
 
+@pytest.mark.slow  # a whole sweep process; tests/test_plan_weights.py checks the same refusal in process
 def test_a_checkpoint_of_another_model_stops_the_sweep_before_anything_trains(tmp_path: Path) -> None:
     other = save_like_upstream(random_base("yolov5s", 3), tmp_path / "yolov5s.pt")
     done = ablation(
