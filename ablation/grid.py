@@ -177,7 +177,7 @@ def name_uniquely(entries: list[GridEntry]) -> list[GridEntry]:
         distinct = list({e.group_hash: e for e in group}.values())
         if len(distinct) < 2:
             continue
-        flat = [_flatten(_comparable(e.cfg)) for e in distinct]
+        flat = [flatten(_comparable(e.cfg)) for e in distinct]
         differing = sorted(k for k in set().union(*flat) if len({_text(f.get(k)) for f in flat}) > 1)
         for entry, values in zip(distinct, flat):
             suffix = "-".join(f"{k.split('.')[-1]}={_label(values.get(k))}" for k in differing)
@@ -208,12 +208,13 @@ def _group(key: str) -> str:
     return key.lstrip("+~").split(".")[0].split("/")[0]
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings → ``{"a.b": value}`` (``prefix`` ends with its dot)."""
     if not isinstance(data, dict):
         return {prefix.rstrip("."): data}
     out: dict[str, Any] = {}
     for key, value in data.items():
-        out.update(_flatten(value, f"{prefix}{key}."))
+        out.update(flatten(value, f"{prefix}{key}."))
     return out
 
 

@@ -23,7 +23,7 @@ from .cli import launch
 from .data.resolve import DataError, resolve
 from .evaluate.record import Records
 from .evaluate.record import records as evaluation_records
-from .grid import GridEntry, describe
+from .grid import GridEntry, describe, flatten
 from .planner import PlanRow, load_row, plan
 from .track import FAILED, FINISHED, KILLED, Store
 from .train.devices import lease, register_resolvers
@@ -215,18 +215,9 @@ def _params(entry: GridEntry, cfg: DictConfig) -> dict[str, Any]:
         "model.cfg": cfg.model.cfg, "data": cfg.data.get("path") or cfg.data.get("name"), "seed": cfg.seed,
     }
     for group in ("train", "attention", "placement", "data"):
-        for key, value in _flatten(OmegaConf.to_container(cfg[group], resolve=True), group).items():
+        for key, value in flatten(OmegaConf.to_container(cfg[group], resolve=True), f"{group}.").items():
             flat.setdefault(key, value)
     return flat
-
-
-def _flatten(data: Any, prefix: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        out.update(_flatten(value, f"{prefix}.{key}"))
-    return out
 
 
 def main() -> None:
