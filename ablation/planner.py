@@ -16,7 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from vendor.yolov5.paths import model_yaml
 
-from .data.resolve import DataError, Dataset, resolve
+from .data.dataset import Dataset
+from .data.resolve import DataError, resolve
 from .grid import GridEntry
 from .preflight.pool import preflight_many
 from .surgery import ModelSpec, Placement, SurgeryResult, apply
@@ -73,7 +74,7 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
         if isinstance(data, DataError):
             row.error = str(data)
         else:
-            row.nc = data.nc
+            row.nc = data.with_single_cls(_single_cls(entry)).nc  # the head's classes, as upstream's train.py
             result = _generate(entry, row, out, bases)
             if result is not None and _weights(entry):
                 surgeries[row.name] = (entry, result)
@@ -101,6 +102,10 @@ def _dataset(cfg: DictConfig, out: Path, seen: dict[str, Dataset | DataError]) -
         except DataError as err:
             seen[key] = err
     return seen[key]
+
+
+def _single_cls(entry: GridEntry) -> bool:
+    return bool((entry.cfg.get("train") or {}).get("single_cls"))
 
 
 def _generate(entry: GridEntry, row: PlanRow, out: Path, bases: dict[str, ModelSpec]) -> SurgeryResult | None:
@@ -150,8 +155,7 @@ def _transfer(entry: GridEntry, result: SurgeryResult, row: PlanRow, out: Path, 
 
     base = checkpoints[_checkpoint_key(entry)]
     assert not isinstance(base, Exception)  # rows whose checkpoint failed the check are not ok
-    nc = 1 if (entry.cfg.get("train") or {}).get("single_cls") else row.nc  # as upstream's train.py counts classes
-    record = transfer_weights(base, result.index_map, out / row.yaml, nc, out / f"{row.name}.pt")
+    record = transfer_weights(base, result.index_map, out / row.yaml, row.nc, out / f"{row.name}.pt")
     (out / f"{row.name}.weights.txt").write_text(record.report())
     row.weights, row.weights_transferred = f"{row.name}.pt", record.count
 

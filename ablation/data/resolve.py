@@ -3,34 +3,32 @@
 Any YOLO-format dataset works (COCO, VOC, custom). Relative ``train``/``val`` paths are resolved
 against the yaml's ``path`` key or, without one, the yaml's own folder (what people expect;
 upstream would resolve them against its package folder). We write a normalised copy with
-absolute paths for upstream. Every problem is one sentence naming the fix.
+absolute paths, symbolic links resolved as upstream's ``check_dataset`` resolves them, and
+describe it (``dataset.Dataset``). Every problem is one sentence naming the fix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-IMAGE_SUFFIXES = {".bmp", ".dng", ".jpeg", ".jpg", ".mpo", ".png", ".tif", ".tiff", ".webp", ".pfm"}
+from .dataset import Dataset, label_paths, list_images
 
 
 class DataError(ValueError):
     """The dataset cannot be used for training."""
 
 
-@dataclass(frozen=True)
-class Dataset:
-    yaml: Path  # normalised copy for upstream (absolute paths)
-    source: str  # what the user gave, or "synthetic"
-    nc: int
-    names: list[str]
+def resolve(cfg: Any, workdir: Path, single_cls: bool = False) -> Dataset:
+    """``cfg`` is the ``data`` config group; returns the dataset upstream will read
+    (``single_cls``: ``train.single_cls``, one class in the head)."""
+    return _resolve(cfg, workdir).with_single_cls(single_cls)
 
 
-def resolve(cfg: Any, workdir: Path) -> Dataset:
-    """``cfg`` is the ``data`` config group; returns the dataset upstream will read."""
+def _resolve(cfg: Any, workdir: Path) -> Dataset:
     if cfg.get("path"):
         return load(Path(str(cfg.path)).expanduser(), workdir)
     from .synthetic import SyntheticSpec, ensure
@@ -38,8 +36,7 @@ def resolve(cfg: Any, workdir: Path) -> Dataset:
     fields = ("train", "val", "imgsz", "seed", "max_objects", "min_size", "max_size")
     spec = SyntheticSpec(**{k: int(cfg[k]) for k in fields if cfg.get(k) is not None})
     source = ensure(Path(str(cfg.root)).expanduser(), spec)
-    data = load(source, workdir)
-    return Dataset(data.yaml, "synthetic", data.nc, data.names)
+    return replace(load(source, workdir), source="synthetic")
 
 
 def load(path: Path, workdir: Path) -> Dataset:
@@ -52,9 +49,7 @@ def load(path: Path, workdir: Path) -> Dataset:
     if not isinstance(data, dict):
         raise DataError(f"data yaml {path} must be a mapping with train, val and names keys.")
     names = _names(data, path)
-    root = Path(str(data.get("path") or path.parent)).expanduser()
-    if not root.is_absolute():
-        root = (path.parent / root).resolve()
+    root = (path.parent / Path(str(data.get("path") or path.parent)).expanduser()).resolve()
     resolved = dict(data)
     resolved["path"] = str(root)
     for split in ("train", "val", "test"):
@@ -67,7 +62,7 @@ def load(path: Path, workdir: Path) -> Dataset:
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "data.yaml"
     out.write_text(f"# normalised from {path}\n" + yaml.safe_dump(resolved, sort_keys=False))
-    return Dataset(out, str(path), len(names), names)
+    return Dataset(out, str(path), names)
 
 
 def _names(data: dict[str, Any], path: Path) -> list[str]:
@@ -86,25 +81,16 @@ def _split_paths(entry: Any, root: Path, split: str, source: Path) -> str | list
     entries = entry if isinstance(entry, list) else [entry]
     out = []
     for item in entries:
-        p = Path(str(item)).expanduser()
-        p = p if p.is_absolute() else (root / p).resolve()
+        p = (root / Path(str(item)).expanduser()).resolve()  # as check_dataset: links followed
         if not p.exists():
             raise DataError(f"data yaml {source}: {split} path {p} does not exist; fix '{split}:' or the yaml's 'path:'.")
-        if p.is_dir() and not any(f.suffix.lower() in IMAGE_SUFFIXES for f in p.rglob("*")):
-            raise DataError(f"data yaml {source}: {split} folder {p} contains no images.")
-        if p.is_dir() and split != "test" and not _labels_dir(p).is_dir():
+        images = list_images([p])
+        if not images:
+            raise DataError(f"data yaml {source}: {split} {'folder' if p.is_dir() else 'list'} {p} contains no images.")
+        labels = [Path(f).parent for f in label_paths(images)]
+        if split != "test" and not any(folder.is_dir() for folder in set(labels)):
             raise DataError(
-                f"data yaml {source}: no labels for {p}; YOLO format keeps them in {_labels_dir(p)} (one .txt per image)."
+                f"data yaml {source}: no labels for {p}; YOLO format keeps them in {labels[0]} (one .txt per image)."
             )
         out.append(str(p))
     return out if isinstance(entry, list) else out[0]
-
-
-def _labels_dir(images: Path) -> Path:
-    """Upstream's rule: the last 'images' path component becomes 'labels'."""
-    parts = list(images.parts)
-    for i in range(len(parts) - 1, -1, -1):
-        if parts[i] == "images":
-            parts[i] = "labels"
-            return Path(*parts)
-    return images.parent / "labels" / images.name

@@ -63,15 +63,16 @@ def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path) -> di
 
 
 def _coco_part(options: dict[str, Any], best: Path, out_dir: Path) -> dict[str, Any]:
+    from ..data.dataset import describe
     from .coco import cached_instances, coco_evaluate
     from .upstream import predict
 
-    data_yaml = Path(str(options["data"]))
+    dataset = describe(str(options["data"]), bool(options.get("single_cls", False)))
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {"instances": out_dir / INSTANCES, "predictions": out_dir / PREDICTIONS}
-    shutil.copyfile(cached_instances(data_yaml, out_dir), files["instances"])
+    shutil.copyfile(cached_instances(dataset, out_dir), files["instances"])
     instances = json.loads(files["instances"].read_text())
-    predictions = predict(data_yaml, best, options, instances, out_dir)
+    predictions = predict(dataset, best, options, instances, out_dir)
     files["predictions"].write_text(json.dumps(predictions))
     metrics = coco_evaluate(instances, predictions)
     return {"coco": metrics, "eval_files": {k: str(v) for k, v in files.items()}}

@@ -15,7 +15,8 @@ from typing import Any
 
 from vendor.yolov5 import compat
 
-from .coco import CocoError, dataset_root, detections_to_results, image_ids
+from ..data.dataset import Dataset
+from .coco import CocoError, detections_to_results, image_ids
 
 
 def final_iou(data_yaml: Path) -> float:
@@ -34,13 +35,14 @@ def val_batch(options: dict[str, Any]) -> int:
 
 
 def predict(
-    data_yaml: Path, weights: Path, options: dict[str, Any], instances: dict[str, Any], save_dir: Path
+    dataset: Dataset, weights: Path, options: dict[str, Any], instances: dict[str, Any], save_dir: Path
 ) -> list[dict[str, Any]]:
     """COCO results of ``weights`` on the val split; ``options`` are the training's upstream options."""
     from yolov5 import val
     from yolov5.utils.callbacks import Callbacks
 
-    ids = image_ids(instances, dataset_root(data_yaml))
+    data_yaml = dataset.yaml
+    ids = image_ids(instances, dataset.root)
     results: list[dict[str, Any]] = []
 
     def image_end(pred: Any, predn: Any, path: Any, names: Any, image: Any) -> None:
@@ -51,12 +53,13 @@ def predict(
 
     callbacks = Callbacks()
     callbacks.register_action("on_val_image_end", callback=image_end)
+    compat.provide_fonts()  # val.run's check_dataset would download Arial.ttf
     with compat.trusted_checkpoints(Path(weights).parent):
         val.run(
             data=str(data_yaml), weights=str(weights), batch_size=val_batch(options),
             imgsz=int(options.get("imgsz", 640)), conf_thres=0.001, iou_thres=final_iou(data_yaml), max_det=300,
             device=str(options.get("device", "")), workers=int(options.get("workers", 8)),
-            single_cls=bool(options.get("single_cls", False)), half=True, project=str(save_dir), name="val",
+            single_cls=dataset.single_cls, half=True, project=str(save_dir), name="val",
             exist_ok=True, plots=False, callbacks=callbacks,
         )
     return results

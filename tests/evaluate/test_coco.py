@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ablation.evaluate.coco import CocoError, cached_instances, coco_evaluate, label_path, yolo_to_coco
+from ablation.data.dataset import Dataset, describe
+from ablation.evaluate.coco import CocoError, cached_instances, coco_evaluate, yolo_to_coco
 
 
-def write_dataset(root: Path, labels: dict[str, str], size: tuple[int, int] = (100, 50)) -> Path:
-    """Images ``root/images/val/<name>.png`` of ``size`` with label text; returns data.yaml."""
+def write_dataset(root: Path, labels: dict[str, str], size: tuple[int, int] = (100, 50)) -> Dataset:
+    """Images ``root/images/val/<name>.png`` of ``size`` with label text; returns its description."""
     for name, text in labels.items():
         (root / "images" / "val").mkdir(parents=True, exist_ok=True)
         (root / "labels" / "val").mkdir(parents=True, exist_ok=True)
@@ -21,7 +22,7 @@ def write_dataset(root: Path, labels: dict[str, str], size: tuple[int, int] = (1
             (root / "labels" / "val" / f"{name}.txt").write_text(text)
     data = root / "data.yaml"
     data.write_text(f"path: {root}\ntrain: images/val\nval: images/val\nnames: {{0: cat, 1: dog}}\n")
-    return data
+    return describe(data)
 
 
 def as_results(instances: dict, score: float = 0.9) -> list[dict]:
@@ -32,7 +33,7 @@ def as_results(instances: dict, score: float = 0.9) -> list[dict]:
 
 
 @pytest.fixture
-def two_images(tmp_path: Path) -> Path:
+def two_images(tmp_path: Path) -> Dataset:
     # a: one box and the same row twice (upstream drops duplicates); b: a polygon; c: no label file
     return write_dataset(tmp_path, {
         "a": "0 0.5 0.5 0.2 0.4\n0 0.5 0.5 0.2 0.4\n1 0.1 0.2 0.2 0.4\n",
@@ -41,7 +42,7 @@ def two_images(tmp_path: Path) -> Path:
     })
 
 
-def test_yolo_boxes_become_pixel_boxes_with_coco_ids(two_images: Path) -> None:
+def test_yolo_boxes_become_pixel_boxes_with_coco_ids(two_images: Dataset) -> None:
     instances = yolo_to_coco(two_images)
     assert instances["categories"] == [{"id": 0, "name": "cat"}, {"id": 1, "name": "dog"}]
     assert instances["images"] == [
@@ -57,35 +58,39 @@ def test_yolo_boxes_become_pixel_boxes_with_coco_ids(two_images: Path) -> None:
     assert polygon["image_id"] == 2 and polygon["bbox"] == [10.0, 5.0, 20.0, 20.0] and polygon["id"] == 3
 
 
-def test_label_path_follows_upstreams_images_to_labels_rule() -> None:
-    assert label_path(Path("/d/images/x/images/val/0.jpg")) == Path("/d/images/x/labels/val/0.txt")
-    assert label_path(Path("/d/val/0.png")) == Path("/d/val/0.txt")
+def test_an_image_upstream_rejects_is_left_out_and_named(tmp_path: Path) -> None:
+    # a: a label row of 4 values, b: not an image (upstream's loader ignores both as corrupt)
+    data = write_dataset(tmp_path, {"a": "0 0.5 0.5 0.2\n", "b": "0 0.5 0.5 0.2 0.2\n", "c": "1 0.5 0.5 0.2 0.2\n"})
+    (tmp_path / "images" / "val" / "b.png").write_bytes(b"\x89PNG truncated")
+    instances = yolo_to_coco(data)
+    assert [i["file_name"] for i in instances["images"]] == ["images/val/c.png"]
+    assert [(a["image_id"], a["category_id"]) for a in instances["annotations"]] == [(1, 1)]
+    assert instances["info"]["excluded"] == ["images/val/a.png", "images/val/b.png"]
 
 
-def test_a_malformed_label_row_is_a_clear_error(tmp_path: Path) -> None:
-    data = write_dataset(tmp_path, {"a": "0 0.5 0.5 0.2\n"})
-    with pytest.raises(CocoError, match=r"label file .*a\.txt has a row with 4 values; expected 5"):
-        yolo_to_coco(data)
+def test_duplicate_label_rows_are_dropped_by_value_not_by_text(tmp_path: Path) -> None:
+    data = write_dataset(tmp_path, {"a": "0 0.5 0.5 0.2 0.4\n0 0.50 0.500 0.2 0.40\n0.0 5e-1 0.5 0.2 0.4\n1 0.5 0.5 0.2 0.4\n"})
+    assert [a["category_id"] for a in yolo_to_coco(data)["annotations"]] == [0, 1]
 
 
-def test_instances_are_cached_per_dataset_and_rebuilt_when_labels_change(two_images: Path, tmp_path: Path) -> None:
+def test_instances_are_cached_per_dataset_and_rebuilt_when_labels_change(two_images: Dataset, tmp_path: Path) -> None:
     first = cached_instances(two_images, tmp_path / "job")
-    assert first.parent == two_images.parent / "ablation-coco"
+    assert first.parent == two_images.root / "ablation-coco"
     assert json.loads(first.read_text()) == yolo_to_coco(two_images)
     assert cached_instances(two_images, tmp_path / "job") == first
-    (two_images.parent / "labels" / "val" / "c.txt").write_text("0 0.5 0.5 0.5 0.5\n")
+    (two_images.root / "labels" / "val" / "c.txt").write_text("0 0.5 0.5 0.5 0.5\n")
     changed = cached_instances(two_images, tmp_path / "job")
     assert changed != first and len(json.loads(changed.read_text())["annotations"]) == 4
 
 
-def test_ground_truth_as_predictions_scores_one(two_images: Path) -> None:
+def test_ground_truth_as_predictions_scores_one(two_images: Dataset) -> None:
     instances = yolo_to_coco(two_images)
     metrics = coco_evaluate(instances, as_results(instances))
     # all boxes are 20 x 20 px (small); medium and large have no ground truth (-1): left out
     assert metrics == {"AP": 1.0, "AP50": 1.0, "AP75": 1.0, "AP_small": 1.0, "AR100": 1.0}
 
 
-def test_imperfect_predictions_score_between_zero_and_one(two_images: Path) -> None:
+def test_imperfect_predictions_score_between_zero_and_one(two_images: Dataset) -> None:
     instances = yolo_to_coco(two_images)
     shifted = as_results(instances)
     shifted[0]["bbox"] = [44.0, 15.0, 20.0, 20.0]  # IoU 16/24 = 0.67: a hit at 0.5, a miss at 0.75
@@ -96,11 +101,11 @@ def test_imperfect_predictions_score_between_zero_and_one(two_images: Path) -> N
     assert metrics["AP75"] < metrics["AP50"] < 1.0 and metrics["AP"] < metrics["AP50"]
 
 
-def test_no_predictions_score_zero(two_images: Path) -> None:
+def test_no_predictions_score_zero(two_images: Dataset) -> None:
     assert coco_evaluate(yolo_to_coco(two_images), [])["AP"] == 0.0
 
 
-def test_predictions_for_unknown_images_are_rejected(two_images: Path) -> None:
+def test_predictions_for_unknown_images_are_rejected(two_images: Dataset) -> None:
     stray = [{"image_id": 9, "category_id": 0, "bbox": [0, 0, 1, 1], "score": 0.5}]
     with pytest.raises(CocoError, match=r"^1 predictions name image ids not in the instances \(first: 9\)$"):
         coco_evaluate(yolo_to_coco(two_images), stray)
@@ -122,5 +127,5 @@ def test_a_val_split_without_images_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "images" / "val").mkdir(parents=True)
     (tmp_path / "images" / "val" / "notes.txt").write_text("not an image")
     (tmp_path / "data.yaml").write_text(f"path: {tmp_path}\nval: images/val\nnames: [a]\n")
-    with pytest.raises(CocoError, match=r"^no val images found under \['images/val'\] \(relative to "):
-        yolo_to_coco(tmp_path / "data.yaml")
+    with pytest.raises(CocoError, match=r"^no val images found in \[.*images/val'\]$"):
+        yolo_to_coco(describe(tmp_path / "data.yaml"))
