@@ -9,6 +9,7 @@ describe it (``dataset.Dataset``). Every problem is one sentence naming the fix.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,10 @@ def _split_paths(entry: Any, root: Path, split: str, source: Path) -> str | list
         images = list_images([p])
         if not images:
             raise DataError(f"data yaml {source}: {split} {'folder' if p.is_dir() else 'list'} {p} contains no images.")
-        labels = [Path(f).parent for f in label_paths(images)]
-        if split != "test" and not any(folder.is_dir() for folder in set(labels)):
+        labels = label_paths(images)
+        if split != "test" and not any(os.path.isfile(f) for f in labels):
             raise DataError(
-                f"data yaml {source}: no labels for {p}; YOLO format keeps them in {labels[0]} (one .txt per image)."
+                f"data yaml {source}: no labels for {p}; YOLO format keeps them in {Path(labels[0]).parent} (one .txt per image)."
             )
         out.append(str(p))
     return out if isinstance(entry, list) else out[0]

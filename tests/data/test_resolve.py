@@ -16,6 +16,7 @@ def dataset(root: Path, labels: bool = True) -> Path:
         (root / "images" / split / "a.jpg").write_bytes(b"not decoded here")
         if labels:
             (root / "labels" / split).mkdir(parents=True)
+            (root / "labels" / split / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     return root
 
 

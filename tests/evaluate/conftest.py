@@ -20,6 +20,16 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def best_pt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained yolov5n for the shapes set, saved the way upstream saves best.pt."""
+    return save_untrained(tmp_path_factory.mktemp("train"), dict(enumerate(CLASSES)))
+
+
+@pytest.fixture(scope="session")
+def best_pt_single(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained one-class yolov5n, as ``train.single_cls=true`` saves best.pt."""
+    return save_untrained(tmp_path_factory.mktemp("train-single"), {0: "item"})
+
+
+def save_untrained(folder: Path, names: dict[int, str]) -> Path:
     import torch
 
     import ablation
@@ -27,11 +37,13 @@ def best_pt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ablation.setup()
     from yolov5.models.yolo import Model
 
+    from ablation.preflight.check import quiet_upstream
     from vendor.yolov5.paths import model_yaml
 
-    model = Model(str(model_yaml("yolov5n.yaml")), nc=len(CLASSES))
-    model.nc, model.names = len(CLASSES), dict(enumerate(CLASSES))  # as train.py sets them
-    path = tmp_path_factory.mktemp("train") / "weights" / "best.pt"
+    with quiet_upstream():
+        model = Model(str(model_yaml("yolov5n.yaml")), nc=len(names))
+    model.nc, model.names = len(names), names  # as train.py sets them
+    path = folder / "weights" / "best.pt"
     path.parent.mkdir()
     torch.save({"model": model.half(), "ema": None, "epoch": -1}, path)
     return path
