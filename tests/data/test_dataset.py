@@ -31,13 +31,14 @@ def test_single_cls_plans_a_one_class_head_with_upstreams_parameter_count(tmp_pa
     from ablation.preflight.check import quiet_upstream
     from vendor.yolov5.paths import model_yaml
 
-    overrides = ["model=yolov5n", "preflight.enabled=false", "preflight.workers=1", "preflight.gflops_imgsz=64",
+    overrides = ["model=yolov5n", "preflight.enabled=false", "preflight.workers=1", "preflight.gflops_imgsz=320",
                  "data.train=4", "data.val=4", f"data.root={tmp_path / 'datasets'}", "train.single_cls=false,true"]
     entries = expand("plan", overrides)
     rows = plan(entries, tmp_path / "plan", entries[0].cfg.preflight)
     with quiet_upstream():  # no layer table: it profiles the model at 640 px
         upstream = {nc: sum(p.numel() for p in Model(str(model_yaml("yolov5n")), nc=nc).parameters()) for nc in (1, 5)}
     assert [(r.nc, r.params, r.error) for r in rows] == [(5, upstream[5], ""), (1, upstream[1], "")]
+    assert 0 < rows[1].gflops < rows[0].gflops  # the one-class head computes less
 
 
 def test_the_description_counts_classes_as_upstreams_train_py(tmp_path: Path) -> None:

@@ -83,6 +83,15 @@ def test_instances_are_cached_per_dataset_and_rebuilt_when_labels_change(two_ima
     assert changed != first and len(json.loads(changed.read_text())["annotations"]) == 4
 
 
+def test_single_cls_has_its_own_cached_ground_truth_of_one_class(two_images: Dataset, tmp_path: Path) -> None:
+    single = two_images.with_single_cls(True)
+    merged = json.loads(cached_instances(single, tmp_path / "job").read_text())
+    assert cached_instances(single, tmp_path / "job") != cached_instances(two_images, tmp_path / "job")
+    assert merged["categories"] == [{"id": 0, "name": "item"}] and merged["info"]["single_cls"] is True
+    assert [a["category_id"] for a in merged["annotations"]] == [0, 0, 0]
+    assert [a["bbox"] for a in merged["annotations"]] == [a["bbox"] for a in yolo_to_coco(two_images)["annotations"]]
+
+
 def test_ground_truth_as_predictions_scores_one(two_images: Dataset) -> None:
     instances = yolo_to_coco(two_images)
     metrics = coco_evaluate(instances, as_results(instances))
