@@ -1,0 +1,251 @@
+"""What can change a config's result besides its config: three fingerprints that join its identity.
+
+- ``code``: the source of the attention class the config trains and of every file of our code that
+  file imports, transitively (``se.py`` + ``registry.py``; ``gam.py`` + ``_batchnorm.py`` +
+  ``registry.py``; ``c3_attn.py`` and what it imports as well for ``c3_inside``). Files are compared
+  as syntax trees without docstrings: comments, docstrings and formatting do not run, so a typo
+  fix in a paper citation does not retrain a grid, while any change to what executes does.
+  The baseline trains no module of ours: its code fingerprint is empty, so every config pairs
+  with the same baseline runs.
+- ``packages``: the installed versions of the distributions that change training numerics or
+  the metrics (``PACKAGES``, plus Python's version); an absent one counts as ``-``, so that
+  installing albumentations (upstream augments with it when it is importable) retrains.
+- ``data``: the dataset's train and val images as upstream lists them (path relative to the
+  dataset root and size) and the content of their label files, plus the class count. Label
+  contents are hashed, not their modification times: a copied or re-cloned dataset keeps its
+  fingerprint. The hashes are cached per process by (path, size, mtime), so a second expansion
+  of the grid stats the files and reads only the changed ones.
+
+``Fingerprints`` computes them for one expansion of the grid, each dataset listed once.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import platform
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from .surgery import BASELINE
+
+ROOT = Path(__file__).resolve().parents[1]  # holds our packages (OURS)
+OURS = ("ablation", "vendor")
+C3_INSIDE = ("c3_inside", "ablation.attention.c3_attn")  # the placement that trains C3Attn, and its module
+PACKAGES = (
+    "torch", "torchvision", "yolov5", "numpy", "opencv-python", "opencv-python-headless", "pillow", "scipy",
+    "albumentations", "pycocotools",
+)
+ABSENT = "-"
+UNREADABLE = "unreadable"  # a dataset that cannot be listed: planning refuses it with its own sentence
+KINDS = ("code", "packages", "data")
+
+
+@dataclass
+class Fingerprints:
+    """The fingerprints of configs, each dataset listed once per instance (one grid expansion)."""
+
+    datasets: dict[str, str] = field(default_factory=dict)
+
+    def of(self, cfg: DictConfig) -> dict[str, str]:
+        """``{"code": ..., "packages": ..., "data": ...}`` for one composed config."""
+        attention = str(cfg.attention.name)
+        placement = str((cfg.get("placement") or {}).get("name", ""))
+        key = json.dumps(OmegaConf.to_container(cfg.data, resolve=True), sort_keys=True, default=str)
+        if key not in self.datasets:
+            self.datasets[key] = data_fingerprint(cfg.data)
+        return {"code": code_fingerprint(attention, placement), "packages": packages_fingerprint(), "data": self.datasets[key]}
+
+
+def code_fingerprint(attention: str, placement: str) -> str:
+    """Digest of the files the attention module runs ("" for the baseline; the name itself for a
+    name the registry does not know: planning refuses that config)."""
+    if attention == BASELINE:
+        return ""
+    from .attention import ATTENTION
+
+    try:
+        module = ATTENTION.get(attention).cls.__module__
+    except KeyError:
+        return f"unknown:{attention}"
+    modules = [module, C3_INSIDE[1]] if placement == C3_INSIDE[0] else [module]
+    files = source_files(modules)
+    digest = hashlib.sha1()
+    for name in sorted(files):
+        digest.update(f"{name}:{_code_digest(files[name])}\n".encode())
+    return digest.hexdigest()[:10]
+
+
+def source_files(modules: list[str]) -> dict[str, Path]:
+    """``{module name: file}`` of ``modules`` and every module of ours they import, transitively.
+
+    Ours: the packages in ``OURS`` (found under ``ROOT``) and the top-level package of each
+    starting module (a plugin's own package). Imports are read from the syntax tree, nothing is
+    imported; parent packages' ``__init__`` files are not followed (they register, not compute).
+    """
+    bases = {name.split(".")[0]: _base(name) for name in modules}
+    bases.update({top: ROOT for top in OURS})
+    found: dict[str, Path] = {}
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        path = _module_file(name, bases)
+        if name in found or path is None:
+            continue
+        found[name] = path
+        todo.extend(_imports(name, path))
+    return found
+
+
+def packages_fingerprint() -> str:
+    return hashlib.sha1(json.dumps(package_versions(), sort_keys=True).encode()).hexdigest()[:10]
+
+
+@lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    """Installed version of each of ``PACKAGES`` (``-`` when absent) and of Python."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = ABSENT
+    return versions
+
+
+def data_fingerprint(data_cfg: Any) -> str:
+    """Digest of the class count, the train and val image lists and their label files' contents;
+    ``unreadable`` when the dataset cannot be resolved (planning then says why)."""
+    from .data.resolve import DataError, resolve
+    from .evaluate.coco import CocoError
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="ablation-fingerprint-") as tmp:
+            dataset = resolve(data_cfg, Path(tmp))
+            files = split_files(dataset.yaml)
+    except (DataError, CocoError, OSError):
+        return UNREADABLE
+    digest = hashlib.sha1(f"nc={dataset.nc}\n".encode())
+    for split, pairs in files.items():
+        for image, label, root in pairs:
+            relative = image.relative_to(root) if image.is_relative_to(root) else image
+            digest.update(f"{split}|{relative}|{_size(image)}|{label_digest(label)}\n".encode())
+    return digest.hexdigest()[:10]
+
+
+def split_files(data_yaml: Path) -> dict[str, list[tuple[Path, Path, Path]]]:
+    """``{split: [(image, label file, dataset root)]}`` for train and val, as upstream lists them.
+
+    The one place that lists a dataset's files for its fingerprint: it reuses the COCO
+    conversion's listing (upstream's glob and label rules) until one dataset description exists.
+    """
+    import yaml
+
+    from .evaluate.coco import dataset_root, label_path, val_images
+
+    data = yaml.safe_load(Path(data_yaml).read_text())
+    root = dataset_root(data_yaml)
+    return {
+        split: [(image, label_path(image), root) for image in val_images({**data, "val": data[split]}, root)]
+        for split in ("train", "val")
+    }
+
+
+_labels: dict[Path, tuple[int, int, str]] = {}  # label file → (size, mtime_ns, content digest)
+
+
+def label_digest(path: Path) -> str:
+    """Content digest of a label file (``-`` if it does not exist: upstream trains the image as
+    background), cached while its size and modification time stay the same."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return ABSENT
+    cached = _labels.get(path)
+    if cached is None or cached[:2] != (stat.st_size, stat.st_mtime_ns):
+        cached = (stat.st_size, stat.st_mtime_ns, hashlib.sha1(path.read_bytes()).hexdigest()[:16])
+        _labels[path] = cached
+    return cached[2]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
+
+
+@lru_cache(maxsize=512)
+def _parsed(path: Path, size: int, mtime_ns: int) -> tuple[str, list[tuple[int, str, list[str]]]]:
+    """The file's code digest (syntax tree without docstrings) and its imports (level, module, names)."""
+    tree = ast.parse(path.read_bytes(), str(path))
+    imports: list[tuple[int, str, list[str]]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imports.append((node.level, node.module or "", [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            imports.extend((0, a.name, []) for a in node.names)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and _has_docstring(node):
+            node.body = node.body[1:] or [ast.Pass()]
+    return hashlib.sha1(ast.dump(tree).encode()).hexdigest(), imports
+
+
+def _code_digest(path: Path) -> str:
+    stat = path.stat()
+    return _parsed(path, stat.st_size, stat.st_mtime_ns)[0]
+
+
+def _imports(module: str, path: Path) -> list[str]:
+    """Absolute names of the modules ``module`` imports (``from . import x`` may name a module)."""
+    stat = path.stat()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = []
+    for level, target, aliases in _parsed(path, stat.st_size, stat.st_mtime_ns)[1]:
+        if level:
+            parts = package.split(".")
+            base = ".".join(parts[: len(parts) - (level - 1)])
+            if not target:  # from . import x: x is a module of the package
+                names.extend(f"{base}.{alias}" for alias in aliases)
+                continue
+            target = f"{base}.{target}"
+        names.append(target)
+        names.extend(f"{target}.{alias}" for alias in aliases if alias != "*")
+    return names
+
+
+def _base(module: str) -> Path:
+    """The folder that holds ``module``'s top-level package (a plugin outside ``ROOT``)."""
+    loaded = sys.modules.get(module)
+    file = Path(getattr(loaded, "__file__", "") or "")
+    if not file.name:
+        return ROOT
+    depth = module.count(".") + (1 if file.name == "__init__.py" else 0)
+    return file.resolve().parents[depth]
+
+
+def _module_file(module: str, bases: dict[str, Path]) -> Path | None:
+    """The file of ``module`` if it is one of ours, else None (a package's own ``__init__``
+    only when it is imported by name)."""
+    base = bases.get(module.split(".")[0])
+    if base is None:
+        return None
+    path = base.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _has_docstring(node: ast.AST) -> bool:
+    body = getattr(node, "body", [])
+    return bool(body) and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(
+        body[0].value.value, str
+    )
