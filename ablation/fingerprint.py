@@ -22,8 +22,10 @@
 from __future__ import annotations
 
 import ast
+import glob
 import hashlib
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -111,13 +113,17 @@ def packages_fingerprint() -> str:
 
 @lru_cache(maxsize=1)
 def package_versions() -> dict[str, str]:
-    """Installed version of each of ``PACKAGES`` (``-`` when absent) and of Python."""
+    """Installed version of each of ``PACKAGES`` (``-`` when absent) and of Python; torch's with
+    its build (``2.13.0+cu130``: its package metadata leaves the CUDA build out)."""
+    import torch
+
     versions = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = ABSENT
+    versions["torch"] = torch.__version__
     return versions
 
 
@@ -125,60 +131,81 @@ def data_fingerprint(data_cfg: Any) -> str:
     """Digest of the class count, the train and val image lists and their label files' contents;
     ``unreadable`` when the dataset cannot be resolved (planning then says why)."""
     from .data.resolve import DataError, resolve
-    from .evaluate.coco import CocoError
 
     try:
         with tempfile.TemporaryDirectory(prefix="ablation-fingerprint-") as tmp:
             dataset = resolve(data_cfg, Path(tmp))
-            files = split_files(dataset.yaml)
-    except (DataError, CocoError, OSError):
+            root, files = split_files(dataset.yaml)
+    except (DataError, OSError):
         return UNREADABLE
     digest = hashlib.sha1(f"nc={dataset.nc}\n".encode())
-    for split, pairs in files.items():
-        for image, label, root in pairs:
-            relative = image.relative_to(root) if image.is_relative_to(root) else image
-            digest.update(f"{split}|{relative}|{_size(image)}|{label_digest(label)}\n".encode())
+    prefix = root + os.sep
+    for split, images in files.items():
+        for image in images:
+            name = image[len(prefix):] if image.startswith(prefix) else image  # a moved copy keeps its digest
+            digest.update(f"{split}|{name}|{_size(image)}|{label_digest(label_file(image))}\n".encode())
     return digest.hexdigest()[:10]
 
 
-def split_files(data_yaml: Path) -> dict[str, list[tuple[Path, Path, Path]]]:
-    """``{split: [(image, label file, dataset root)]}`` for train and val, as upstream lists them.
+def split_files(data_yaml: Path) -> tuple[str, dict[str, list[str]]]:
+    """The dataset root and ``{split: sorted absolute image paths}`` for train and val of a
+    normalised data yaml (``data.resolve``), listed by upstream's rules: a folder is globbed
+    recursively (``**/*.*``), a .txt file lists images (``./x`` relative to its folder).
 
-    The one place that lists a dataset's files for its fingerprint: it reuses the COCO
-    conversion's listing (upstream's glob and label rules) until one dataset description exists.
-    """
+    The one place that lists a dataset's files for its fingerprint; plain strings, not pathlib,
+    because pathlib triples the time on a COCO-size set."""
     import yaml
 
-    from .evaluate.coco import dataset_root, label_path, val_images
+    from .data.resolve import IMAGE_SUFFIXES
 
     data = yaml.safe_load(Path(data_yaml).read_text())
-    root = dataset_root(data_yaml)
-    return {
-        split: [(image, label_path(image), root) for image in val_images({**data, "val": data[split]}, root)]
-        for split in ("train", "val")
-    }
+    files: dict[str, list[str]] = {}
+    for split in ("train", "val"):
+        found: set[str] = set()
+        for entry in data[split] if isinstance(data[split], list) else [data[split]]:
+            entry = str(entry)
+            if os.path.isdir(entry):
+                found.update(glob.glob(os.path.join(entry, "**", "*.*"), recursive=True))
+            elif os.path.isfile(entry):
+                found.update(_listed(entry))
+        files[split] = sorted(os.path.abspath(f) for f in found if os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES)
+    return os.path.abspath(str(data["path"])), files
 
 
-_labels: dict[Path, tuple[int, int, str]] = {}  # label file → (size, mtime_ns, content digest)
+def label_file(image: str) -> str:
+    """Upstream's rule (``img2label_paths``): the last ``/images/`` becomes ``/labels/``, suffix ``.txt``."""
+    images, labels = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+    return labels.join(image.rsplit(images, 1)).rsplit(".", 1)[0] + ".txt"
 
 
-def label_digest(path: Path) -> str:
+def _listed(listing: str) -> list[str]:
+    parent = os.path.dirname(listing) + os.sep
+    with open(listing) as f:
+        lines = [line.strip() for line in f.read().splitlines() if line.strip()]
+    return [parent + line[2:] if line.startswith("./") else line for line in lines]
+
+
+_labels: dict[str, tuple[int, int, str]] = {}  # label file → (size, mtime_ns, content digest)
+
+
+def label_digest(path: str) -> str:
     """Content digest of a label file (``-`` if it does not exist: upstream trains the image as
     background), cached while its size and modification time stay the same."""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except FileNotFoundError:
         return ABSENT
     cached = _labels.get(path)
     if cached is None or cached[:2] != (stat.st_size, stat.st_mtime_ns):
-        cached = (stat.st_size, stat.st_mtime_ns, hashlib.sha1(path.read_bytes()).hexdigest()[:16])
+        with open(path, "rb") as f:
+            cached = (stat.st_size, stat.st_mtime_ns, hashlib.sha1(f.read()).hexdigest()[:16])
         _labels[path] = cached
     return cached[2]
 
 
-def _size(path: Path) -> int:
+def _size(path: str) -> int:
     try:
-        return path.stat().st_size
+        return os.stat(path).st_size
     except FileNotFoundError:
         return -1
 
