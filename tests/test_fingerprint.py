@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -167,3 +168,17 @@ def test_fingerprints_of_one_expansion_list_each_dataset_once(monkeypatch: pytes
     entries = expand("run", [*GRID, f"data.root={tmp_path}", "seed=0,1"])
     assert len(entries) == 10 and len(calls) == 1
     assert OmegaConf.to_container(calls[0])["train"] == 8  # type: ignore[index]
+
+
+def test_the_report_s_runs_carry_the_fingerprints_that_tell_old_runs_from_new() -> None:
+    from ablation.report.runs import tidy
+
+    raw = pd.DataFrame([
+        {"tags.mlflow.runName": "yolov5n-se-neck", "tags.config_hash": h, "tags.group_hash": h, "tags.code_fingerprint": code,
+         "tags.packages_fingerprint": "p", "tags.data_fingerprint": "d", "status": "FINISHED", "run_id": h,
+         "start_time": pd.Timestamp(t, unit="s")}
+        for h, code, t in (("old", "c0", 1), ("new", "c1", 2))
+    ])
+    frame = tidy(raw)
+    assert dict(zip(frame["config_hash"], frame["code_fingerprint"])) == {"old": "c0", "new": "c1"}
+    assert set(frame["data_fingerprint"]) == {"d"}
