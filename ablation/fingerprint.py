@@ -1,4 +1,4 @@
-"""What can change a config's result besides its config: three fingerprints that join its identity.
+"""What can change a config's result besides its config: four fingerprints that join its identity.
 
 - ``code``: the source of the attention class the config trains and of every file of our code that
   file imports, transitively (``se.py`` + ``registry.py``; ``gam.py`` + ``_batchnorm.py`` +
@@ -15,6 +15,11 @@
   contents are hashed, not their modification times: a copied or re-cloned dataset keeps its
   fingerprint. The hashes are cached per process by (path, size, mtime), so a second expansion
   of the grid stats the files and reads only the changed ones.
+
+- ``files``: the files the config names by path, as upstream reads them: the model yaml and the
+  hyperparameter file (parsed, so comments do not count) and the start checkpoint
+  (``train.weights``, its bytes). Editing ``model.cfg=/my/model.yaml`` or overwriting
+  ``base.pt`` retrains.
 
 ``Fingerprints`` computes them for one expansion of the grid, each dataset listed once.
 """
@@ -48,7 +53,7 @@ PACKAGES = (
 )
 ABSENT = "-"
 UNREADABLE = "unreadable"  # a dataset that cannot be listed: planning refuses it with its own sentence
-KINDS = ("code", "packages", "data")
+KINDS = ("code", "packages", "data", "files")
 
 
 @dataclass
@@ -64,7 +69,10 @@ class Fingerprints:
         key = json.dumps(OmegaConf.to_container(cfg.data, resolve=True), sort_keys=True, default=str)
         if key not in self.datasets:
             self.datasets[key] = data_fingerprint(cfg.data)
-        return {"code": code_fingerprint(attention, placement), "packages": packages_fingerprint(), "data": self.datasets[key]}
+        return {
+            "code": code_fingerprint(attention, placement), "packages": packages_fingerprint(),
+            "data": self.datasets[key], "files": files_fingerprint(cfg),
+        }
 
 
 def code_fingerprint(attention: str, placement: str) -> str:
@@ -143,8 +151,29 @@ def data_fingerprint(data_cfg: Any) -> str:
     for split, images in files.items():
         for image in images:
             name = image[len(prefix):] if image.startswith(prefix) else image  # a moved copy keeps its digest
-            digest.update(f"{split}|{name}|{_size(image)}|{label_digest(label_file(image))}\n".encode())
+            digest.update(f"{split}|{name}|{_size(image)}|{content_digest(label_file(image))}\n".encode())
     return digest.hexdigest()[:10]
+
+
+def files_fingerprint(cfg: DictConfig) -> str:
+    """Digest of the model yaml, the hyperparameter file and the start checkpoint the config names
+    (``unreadable`` for one that cannot be read: planning refuses the config with its own sentence)."""
+    import yaml
+
+    from vendor.yolov5.paths import model_yaml
+
+    from .train.hyps import resolve_hyp
+
+    train = cfg.get("train") or {}
+    parts = {}
+    for kind, find in (("model", lambda: model_yaml(str(cfg.model.cfg))), ("hyp", lambda: resolve_hyp(str(train.get("hyp"))))):
+        try:
+            parts[kind] = json.dumps(yaml.safe_load(find().read_text()), sort_keys=True, default=str)
+        except (OSError, ValueError, yaml.YAMLError):
+            parts[kind] = UNREADABLE
+    weights = str(train.get("weights") or "")
+    parts["weights"] = content_digest(str(Path(weights).expanduser().resolve())) if weights else ""
+    return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def split_files(data_yaml: Path) -> tuple[str, dict[str, list[str]]]:
@@ -185,21 +214,21 @@ def _listed(listing: str) -> list[str]:
     return [parent + line[2:] if line.startswith("./") else line for line in lines]
 
 
-_labels: dict[str, tuple[int, int, str]] = {}  # label file → (size, mtime_ns, content digest)
+_contents: dict[str, tuple[int, int, str]] = {}  # file → (size, mtime_ns, content digest)
 
 
-def label_digest(path: str) -> str:
-    """Content digest of a label file (``-`` if it does not exist: upstream trains the image as
-    background), cached while its size and modification time stay the same."""
+def content_digest(path: str) -> str:
+    """Content digest of a file (``-`` if it does not exist: upstream trains an image without a
+    label file as background), cached while its size and modification time stay the same."""
     try:
         stat = os.stat(path)
     except FileNotFoundError:
         return ABSENT
-    cached = _labels.get(path)
+    cached = _contents.get(path)
     if cached is None or cached[:2] != (stat.st_size, stat.st_mtime_ns):
         with open(path, "rb") as f:
-            cached = (stat.st_size, stat.st_mtime_ns, hashlib.sha1(f.read()).hexdigest()[:16])
-        _labels[path] = cached
+            cached = (stat.st_size, stat.st_mtime_ns, hashlib.file_digest(f, "sha1").hexdigest()[:16])
+        _contents[path] = cached
     return cached[2]
 
 

@@ -182,3 +182,27 @@ def test_the_report_s_runs_carry_the_fingerprints_that_tell_old_runs_from_new() 
     frame = tidy(raw)
     assert dict(zip(frame["config_hash"], frame["code_fingerprint"])) == {"old": "c0", "new": "c1"}
     assert set(frame["data_fingerprint"]) == {"d"}
+
+
+def test_the_files_a_config_names_retrain_when_what_upstream_reads_changes(tmp_path: Path) -> None:
+    from vendor.yolov5.paths import model_yaml
+
+    from ablation.train.hyps import resolve_hyp
+
+    model, hyp, weights = tmp_path / "yolov5n.yaml", tmp_path / "hyp.yaml", tmp_path / "base.pt"
+    shutil.copy(model_yaml("yolov5n"), model)
+    shutil.copy(resolve_hyp("hyp.scratch-low.yaml"), hyp)
+    weights.write_bytes(b"weights of a base model")
+    args = [f"model.cfg={model}", "attention=se", f"train.hyp={hyp}", f"train.weights={weights}",
+            "data.train=8", "data.val=4", f"data.root={tmp_path / 'datasets'}"]
+    done = {e.config_hash for e in expand("run", args)}
+    every = {"yolov5n-none", "yolov5n-se-neck"}
+    for path, old, new in ((model, "depth_multiple: 0.33", "depth_multiple: 0.5"), (hyp, "lr0: 0.01", "lr0: 0.02")):
+        text = path.read_text()
+        path.write_text(text + "# a comment\n")
+        assert retrained(args, done) == set(), path
+        path.write_text(text.replace(old, new))
+        assert retrained(args, done) == every, path
+        path.write_text(text)
+    weights.write_bytes(b"weights of another model")
+    assert retrained(args, done) == every
