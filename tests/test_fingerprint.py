@@ -9,6 +9,7 @@ real MLflow store.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -114,7 +115,8 @@ def test_a_changed_label_retrains_every_config_baseline_included(tmp_path: Path)
     text = label.read_text()
     label.write_text(("1" if text[0] == "0" else "0") + text[1:])  # another class, same size
     assert retrained(args, done) == EVERY
-    label.write_text(text)
+    label.write_text(text)  # the same content again, a new modification time (as after a fresh clone)
+    os.utime(label, ns=(1_000_000_000, 1_000_000_000))
     assert retrained(args, done) == set()
     (dataset / "labels" / "train.cache").write_text("upstream's label cache is not a label")
     (dataset / "NOTES.md").write_text("nor is this")
@@ -149,9 +151,11 @@ def test_the_baseline_fingerprints_no_module_and_a_dataset_that_cannot_be_read_i
 
 
 def test_the_code_of_a_module_is_its_file_and_what_it_imports_from_our_packages() -> None:
-    assert sorted(fingerprint.source_files(["ablation.attention.gam"])) == [
-        "ablation.attention._batchnorm", "ablation.attention.gam", "ablation.attention.registry",
-    ]
+    for module in ("gam", "nam", "sk"):
+        assert sorted(fingerprint.source_files([f"ablation.attention.{module}"])) == sorted([
+            "ablation.attention._batchnorm", f"ablation.attention.{module}", "ablation.attention.registry",
+        ])
+    assert sorted(fingerprint.source_files(["ablation.attention.se"])) == ["ablation.attention.registry", "ablation.attention.se"]
     assert sorted(fingerprint.source_files(["ablation.attention.c3_attn"])) == [
         "ablation.attention.c3_attn", "ablation.attention.registry", "vendor.yolov5.registration",
     ]
