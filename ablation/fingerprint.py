@@ -12,10 +12,9 @@
   installing albumentations (upstream augments with it when it is importable) retrains.
 - ``data``: the dataset's train and val images as upstream lists them (path relative to the
   dataset root and size) and the content of their label files, plus the class count. Label
-  contents are hashed, not their modification times: a copied or re-cloned dataset keeps its
-  fingerprint. The hashes are cached per process by (path, size, mtime), so a second expansion
-  of the grid stats the files and reads only the changed ones.
-
+  contents are hashed, not their modification times: files rewritten with the same content (a
+  fresh clone) keep the fingerprint. The hashes are cached per process by (path, size, mtime),
+  so a second expansion of the grid stats the files and reads only the changed ones.
 - ``files``: the files the config names by path, as upstream reads them: the model yaml and the
   hyperparameter file (parsed, so comments do not count) and the start checkpoint
   (``train.weights``, its bytes). Editing ``model.cfg=/my/model.yaml`` or overwriting
@@ -63,7 +62,7 @@ class Fingerprints:
     datasets: dict[str, str] = field(default_factory=dict)
 
     def of(self, cfg: DictConfig) -> dict[str, str]:
-        """``{"code": ..., "packages": ..., "data": ...}`` for one composed config."""
+        """``{kind: digest}`` for each of ``KINDS``, for one composed config."""
         attention = str(cfg.attention.name)
         placement = str((cfg.get("placement") or {}).get("name", ""))
         key = json.dumps(OmegaConf.to_container(cfg.data, resolve=True), sort_keys=True, default=str)
