@@ -26,6 +26,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
+from .fingerprint import Fingerprints, code_fingerprint
 from .surgery import BASELINE, Placement, PlacementError
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
@@ -55,6 +56,7 @@ class GridEntry:
     config_hash: str = ""  # identity: everything that can change the result
     group_hash: str = ""  # identity without the seed
     baseline_hash: str = ""  # config_hash of the baseline it is compared with
+    fingerprints: tuple[tuple[str, str], ...] = ()  # (kind, digest) of ablation.fingerprint, part of the hashes
 
     @property
     def is_baseline(self) -> bool:
@@ -76,13 +78,14 @@ def expand(
     fixed, sweeps = split_overrides(overrides)
     combos = [fixed + list(combo) for combo in itertools.product(*sweeps)]
     entries: dict[str, GridEntry] = {}
+    fingerprints = Fingerprints()
     with contextlib.ExitStack() as stack:
         if compose_with is None:
             stack.enter_context(initialize_config_dir(str(CONF_DIR), version_base="1.3"))
         for job in with_baselines(combos):
             try:
                 cfg = compose_with(job) if compose_with else compose_checked(config_name, job)
-                entry = describe(cfg, [o for o in job if not is_hydra_override(o)])
+                entry = describe(cfg, [o for o in job if not is_hydra_override(o)], fingerprints)
             except HydraException as err:
                 raise ConfigError(_explain(err)) from None
             except PlacementError as err:
@@ -136,11 +139,14 @@ def compose_checked(config_name: str, overrides: list[str]) -> DictConfig:
         raise ConfigError(_explain(err)) from None
 
 
-def describe(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> GridEntry:
+def describe(
+    cfg: DictConfig, overrides: list[str] | tuple[str, ...] = (), fingerprints: Fingerprints | None = None
+) -> GridEntry:
     """A composed config as a grid entry (named without the suffixes ``name_uniquely`` adds).
 
     A baseline ignores the placement: its placement is recorded as ``-`` so that one baseline
-    serves every placement.
+    serves every placement. ``fingerprints``: shared by the entries of one expansion (each
+    dataset is listed once).
     """
     cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg.copy()
     model = Path(str(cfg.model.cfg)).stem
@@ -151,17 +157,24 @@ def describe(cfg: DictConfig, overrides: list[str] | tuple[str, ...] = ()) -> Gr
     else:
         placement = Placement.from_config(cfg.placement).label
         name = f"{model}-{attention}-{placement}"
+    prints = (fingerprints or Fingerprints()).of(cfg)
+    base = _baseline(cfg)
     return GridEntry(
         name, model, attention, placement, cfg, tuple(overrides),
-        config_hash=identity(cfg), group_hash=identity(cfg, without=(SEED,)), baseline_hash=identity(_baseline(cfg)),
+        config_hash=identity(cfg, prints), group_hash=identity(cfg, prints, without=(SEED,)),
+        baseline_hash=identity(base, {**prints, "code": code_fingerprint(BASELINE, BASELINE_LABEL)}),
+        fingerprints=tuple(prints.items()),
     )
 
 
-def identity(cfg: DictConfig, without: tuple[str, ...] = ()) -> str:
-    """Hash of the resolved config, less the keys that do not change results (``NOT_IDENTITY``)."""
+def identity(cfg: DictConfig, fingerprints: dict[str, str], without: tuple[str, ...] = ()) -> str:
+    """Hash of the resolved config, less the keys that do not change results (``NOT_IDENTITY``),
+    and of what else can change them (``ablation.fingerprint``: the attention module's code, the
+    pinned packages, the dataset's files)."""
     data: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     for key in (*NOT_IDENTITY, *without):
         data.pop(key, None)
+    data["fingerprints"] = fingerprints
     return hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
 
 

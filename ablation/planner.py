@@ -21,6 +21,7 @@ from .data.resolve import DataError, resolve
 from .grid import GridEntry
 from .preflight.pool import preflight_many
 from .surgery import ModelSpec, Placement, SurgeryResult, apply
+from .train.options import option_errors
 
 if TYPE_CHECKING:  # torch is imported only when train.weights is set
     from .surgery.weights import BaseWeights, CheckpointError
@@ -69,11 +70,11 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
     surgeries: dict[str, tuple[GridEntry, SurgeryResult]] = {}
     rows: list[PlanRow] = []
     for entry in {e.name: e for e in entries}.values():  # seeds of a config share name and model
-        row = PlanRow(entry.name, entry.model, entry.attention, entry.placement)
-        data = _dataset(entry.cfg.data, out, datasets)
+        row = PlanRow(entry.name, entry.model, entry.attention, entry.placement, error=option_errors(entry.cfg.get("train")))
+        data = _dataset(entry.cfg.data, out, datasets) if row.ok else None
         if isinstance(data, DataError):
             row.error = str(data)
-        else:
+        elif data is not None:
             row.nc = data.with_single_cls(_single_cls(entry)).nc  # the head's classes, as upstream's train.py
             result = _generate(entry, row, out, bases)
             if result is not None and _weights(entry):

@@ -23,6 +23,7 @@ from .cli import launch
 from .data.resolve import DataError, resolve
 from .evaluate.record import Records
 from .evaluate.record import records as evaluation_records
+from .fingerprint import package_versions
 from .grid import GridEntry, describe, flatten
 from .planner import PlanRow, load_row, plan
 from .track import FAILED, FINISHED, KILLED, Store
@@ -206,6 +207,7 @@ def _tags(entry: GridEntry) -> dict[str, str]:
     return {
         "config_hash": entry.config_hash, "group_hash": entry.group_hash, "baseline_hash": entry.baseline_hash,
         "attention": entry.attention, "placement": entry.placement, "model": entry.model, "seed": str(entry.seed),
+        **{f"{kind}_fingerprint": digest for kind, digest in entry.fingerprints},  # what else the hashes cover
     }
 
 
@@ -214,6 +216,7 @@ def _params(entry: GridEntry, cfg: DictConfig) -> dict[str, Any]:
         "attention": entry.attention, "placement": entry.placement, "model": entry.model,
         "model.cfg": cfg.model.cfg, "data": cfg.data.get("path") or cfg.data.get("name"), "seed": cfg.seed,
     }
+    flat.update({f"version.{name}": v for name, v in package_versions().items()})  # behind packages_fingerprint
     for group in ("train", "attention", "placement", "data"):
         for key, value in flatten(OmegaConf.to_container(cfg[group], resolve=True), f"{group}.").items():
             flat.setdefault(key, value)

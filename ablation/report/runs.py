@@ -12,7 +12,8 @@ from collections.abc import Iterable
 import pandas as pd
 
 FINISHED = "FINISHED"
-TAGS = ("name", "config_hash", "group_hash", "baseline_hash", "model", "attention", "placement", "seed", "error")
+TAGS = ("name", "config_hash", "group_hash", "baseline_hash", "model", "attention", "placement", "seed", "error",
+        "code_fingerprint", "packages_fingerprint", "data_fingerprint", "files_fingerprint")  # what else the hashes cover (ablation.fingerprint)
 PARAMS = {"train.epochs": "epochs", "train.imgsz": "imgsz", "latency_device": "latency_device",
           "weights_transferred": "weights_transferred"}
 METRICS = (

@@ -12,7 +12,7 @@ import torch
 from ablation.preflight import build_model
 from ablation.surgery import ModelSpec, Placement, SurgeryResult, apply
 from ablation.surgery.weights import (
-    ANCHORS, BaseWeights, CheckpointError, check_base, layer_of, read_checkpoint, transfer_weights,
+    ANCHORS, BaseWeights, CheckpointError, Transfer, check_base, layer_of, read_checkpoint, transfer_weights,
 )
 from vendor.yolov5 import compat
 from vendor.yolov5.paths import model_yaml
@@ -28,6 +28,13 @@ PLACEMENTS = [
     {"name": "custom", "after": [4]},  # where upstream's name matching puts SPPF's cv1 into a C3
     {"name": "c3_inside", "point": "bottleneck_in", "scope": "all"},
 ]
+P6, P6_DETECT = "yolov5n6", 33
+P6_LAYERS = (9, 10, 11, 30, 32)  # P6/64: downsample, C3, SPPF; head: downsample, C3
+P6_PLACEMENTS = [
+    {"name": "neck"},  # four insertions, one on the P6 output
+    {"name": "custom", "after": [10]},  # between the P6 C3 and SPPF
+    {"name": "c3_inside", "point": "concat", "scope": "all"},
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +49,8 @@ def checked(base: tuple[dict[str, torch.Tensor], Path]) -> BaseWeights:
     return check_base(read_checkpoint(base[1]), model_yaml("yolov5n"), str(base[1]), "yolov5n")
 
 
-def surgery(placement: dict, tmp_path: Path) -> tuple[SurgeryResult, Path]:
-    result = apply(ModelSpec.load(model_yaml("yolov5n")), "se", {}, Placement.from_config(placement))
+def surgery(placement: dict, tmp_path: Path, model: str = "yolov5n") -> tuple[SurgeryResult, Path]:
+    result = apply(ModelSpec.load(model_yaml(model)), "se", {}, Placement.from_config(placement))
     return result, result.spec.write(tmp_path / "new.yaml")
 
 
@@ -66,22 +73,60 @@ def test_every_base_tensor_lands_in_its_new_layer_bit_equal(
     placement: dict, base: tuple[dict[str, torch.Tensor], Path], checked: BaseWeights, tmp_path: Path
 ) -> None:
     state, _ = base
-    result, yaml = surgery(placement, tmp_path)
-    record = transfer_weights(checked, result.index_map, yaml, DATA_NC, tmp_path / "start.pt")
-    fresh, trained, taken = start_like_upstream(tmp_path / "start.pt", yaml, DATA_NC)
-
-    assert taken == set(record.moved)  # upstream keeps exactly the remapped tensors
+    record = transferred_like_upstream(surgery(placement, tmp_path), state, checked, DATA_NC, tmp_path)
     assert record.count == f"{len(state) - 7}/{len(state)}"  # Detect: 6 convolution tensors + anchors
     assert {layer_of(k) for k in record.skipped} == {DETECT}
+
+
+@pytest.fixture(scope="module")
+def p6_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, torch.Tensor], BaseWeights]:
+    model = random_base(P6, BASE_NC)
+    path = save_like_upstream(model, tmp_path_factory.mktemp("ckpt") / "p6.pt")
+    return {k: v.clone() for k, v in model.state_dict().items()}, check_base(read_checkpoint(path), model_yaml(P6), str(path), P6)
+
+
+@pytest.mark.parametrize("placement", P6_PLACEMENTS, ids=lambda p: Placement.from_config(p).label)
+def test_a_p6_model_s_tensors_land_in_their_new_layers_bit_equal(
+    placement: dict, p6_base: tuple[dict[str, torch.Tensor], BaseWeights], tmp_path: Path
+) -> None:
+    state, checked = p6_base
+    result, yaml = surgery(placement, tmp_path, P6)
+    record = transferred_like_upstream((result, yaml), state, checked, DATA_NC, tmp_path)
+    assert record.count == f"{len(state) - 9}/{len(state)}"  # Detect at 4 scales: 8 convolution tensors + anchors
+    assert {layer_of(k) for k in record.skipped} == {P6_DETECT}
+    assert record.skipped[f"model.{P6_DETECT}.m.3.weight"].startswith("shape [24, 256, 1, 1] in the checkpoint, [30, 256, 1, 1]")
+    for layer in P6_LAYERS:  # the P6 stage of backbone and head, every tensor of it
+        keys = [k for k in state if layer_of(k) == layer]
+        assert keys and all(record.moved[f"model.{result.index_map[layer]}.{k.split('.', 2)[2]}"] == k for k in keys)
+
+
+def test_a_p6_detect_of_the_same_class_count_moves_whole(p6_base: tuple[dict[str, torch.Tensor], BaseWeights], tmp_path: Path) -> None:
+    state, checked = p6_base
+    result, yaml = surgery({"name": "neck"}, tmp_path, P6)  # SE after 23, 26, 29 and 32: Detect 33 -> 37
+    record = transferred_like_upstream((result, yaml), state, checked, BASE_NC, tmp_path)
+    assert result.index_map[P6_DETECT] == P6_DETECT + 4 and record.count == f"{len(state) - 1}/{len(state)}"
+    assert record.moved[f"model.{P6_DETECT + 4}.m.3.weight"] == f"model.{P6_DETECT}.m.3.weight"
+
+
+def transferred_like_upstream(
+    surgery_result: tuple[SurgeryResult, Path], state: dict[str, torch.Tensor], checked: BaseWeights, nc: int, tmp_path: Path
+) -> Transfer:
+    """Transfer, then start the way upstream's train.py does: upstream keeps exactly the remapped
+    tensors, each bit-equal to its source in its own layer; every other tensor keeps its own init."""
+    result, yaml = surgery_result
+    record = transfer_weights(checked, result.index_map, yaml, nc, tmp_path / "start.pt")
+    fresh, trained, taken = start_like_upstream(tmp_path / "start.pt", yaml, nc)
+    assert taken == set(record.moved)
     for new_key, old_key in record.moved.items():
         assert layer_of(new_key) == result.index_map[layer_of(old_key)]  # its own layer, never another
         assert new_key.split(".", 2)[2] == old_key.split(".", 2)[2]  # the same tensor of that layer
         assert torch.equal(trained[new_key], state[old_key]), new_key
     for key in set(trained) - taken:  # inserted modules, attention inside C3Attn, Detect: their own init
         assert torch.equal(trained[key], fresh[key]), key
-    detect = result.index_map[DETECT]
+    detect = result.index_map[max(map(layer_of, state))]
     own = {k for k in set(trained) - taken if layer_of(k) != detect}  # SE's tensors: none from the base
     assert own and all(layer_of(k) in result.inserted or ".attn." in k for k in own)
+    return record
 
 
 def test_c3_inside_keeps_every_c3_tensor_and_the_attention_its_init(checked: BaseWeights, tmp_path: Path) -> None:

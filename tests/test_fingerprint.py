@@ -1,0 +1,212 @@
+"""A config's identity covers what can change its result besides the config: the attention
+module's code, the installed packages and the dataset's files. A re-run of the same command
+trains again exactly the configs whose fingerprint changed; everything else is skipped.
+
+The source tree is a copy (``fingerprint.ROOT`` points at it), so the tests edit real module
+files; the skip decision is the sweeper's: ``config_hash`` not among the FINISHED runs of a
+real MLflow store.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from ablation import fingerprint
+from ablation.grid import GridEntry, expand
+from ablation.run import _params, _tags
+from ablation.sweep import finished_hashes
+from ablation.track import FINISHED, Store
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = ["model=yolov5n", "attention=se,gam", "placement=neck,c3_inside", "data.train=8", "data.val=4"]
+SE = {"yolov5n-se-neck", "yolov5n-se-c3_inside-bottleneck_in-all"}
+GAM = {"yolov5n-gam-neck", "yolov5n-gam-c3_inside-bottleneck_in-all"}
+C3_INSIDE = {"yolov5n-se-c3_inside-bottleneck_in-all", "yolov5n-gam-c3_inside-bottleneck_in-all"}
+EVERY = {"yolov5n-none"} | SE | GAM
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], set[str]]:
+    """The command line and the config hashes of its first run (all FINISHED)."""
+    folder = tmp_path_factory.mktemp("first")
+    args = [*GRID, f"data.root={folder / 'datasets'}", f"tracking.uri=sqlite:///{folder / 'mlflow.db'}"]
+    entries = expand("run", args)
+    assert {e.name for e in entries} == EVERY
+    return args, {e.config_hash for e in entries}
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of our packages that the fingerprints read, plus a README."""
+    src = tmp_path / "src"
+    for package in fingerprint.OURS:
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "README.md", src / "README.md")
+    monkeypatch.setattr(fingerprint, "ROOT", src)
+    return src
+
+
+def retrained(args: list[str], done: set[str]) -> set[str]:
+    """The configs the same command trains again (the sweeper's test: not FINISHED with this hash)."""
+    entries = expand("run", args)
+    baselines = {e.config_hash for e in entries if e.is_baseline}
+    assert {e.baseline_hash for e in entries} == baselines  # every config still pairs with its baseline
+    return {e.name for e in entries if e.config_hash not in done}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def test_a_change_to_se_s_computation_retrains_the_se_configs_and_skips_the_rest(
+    tree: Path, first: tuple, tmp_path: Path
+) -> None:
+    args, _ = first
+    args = [*args[:-1], f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}"]  # a store of its own
+    entries = expand("run", args)
+    store = Store(f"sqlite:///{tmp_path / 'mlflow.db'}", "ablation")
+    for entry in entries:
+        store.end(store.start(entry.name, tags=_tags(entry)), FINISHED)
+    done = finished_hashes(entries[0].cfg)  # what the sweeper skips
+    assert retrained(args, done) == set()
+    edit(tree / "ablation/attention/se.py", "x.mean((2, 3), keepdim=True)", "x.amax((2, 3), keepdim=True)")
+    assert retrained(args, done) == SE
+
+
+def test_docstrings_comments_and_layout_of_a_module_retrain_nothing(tree: Path, first: tuple) -> None:
+    args, done = first
+    se = tree / "ablation/attention/se.py"
+    edit(se, "Global average pool →", "Global average pooling →")  # the module's docstring
+    edit(se, "# mean() rather than AdaptiveAvgPool2d", "# mean(), not AdaptiveAvgPool2d,")
+    edit(se, "    def forward(self", '    # a new comment\n\n    def forward(self')
+    edit(se, "class SE(nn.Module):\n", 'class SE(nn.Module):\n    """A new class docstring."""\n\n')
+    edit(tree / "README.md", "Which attention module", "Which attention modules")
+    assert retrained(args, done) == set()
+
+
+def test_a_file_retrains_only_the_configs_that_use_it(tree: Path, first: tuple) -> None:
+    args, done = first
+    helper = "\n\ndef added_helper() -> int:\n    return 1\n"
+    with (tree / "ablation/attention/_batchnorm.py").open("a") as f:  # imported by gam (and nam, sk)
+        f.write(helper)
+    assert retrained(args, done) == GAM
+    with (tree / "ablation/attention/c3_attn.py").open("a") as f:  # C3Attn: every c3_inside config
+        f.write(helper)
+    assert retrained(args, done) == C3_INSIDE | GAM
+    with (tree / "ablation/attention/simam.py").open("a") as f:  # in no config of this grid
+        f.write(helper)
+    assert retrained(args, done) == C3_INSIDE | GAM
+
+
+def test_a_changed_label_retrains_every_config_baseline_included(tmp_path: Path) -> None:
+    args = [*GRID, f"data.root={tmp_path / 'datasets'}"]
+    done = {e.config_hash for e in expand("run", args)}
+    [dataset] = (tmp_path / "datasets").glob("synthetic-*")
+    label = sorted((dataset / "labels" / "val").glob("*.txt"))[0]
+    text = label.read_text()
+    label.write_text(("1" if text[0] == "0" else "0") + text[1:])  # another class, same size
+    assert retrained(args, done) == EVERY
+    label.write_text(text)  # the same content again, a new modification time (as after a fresh clone)
+    os.utime(label, ns=(1_000_000_000, 1_000_000_000))
+    assert retrained(args, done) == set()
+    (dataset / "labels" / "train.cache").write_text("upstream's label cache is not a label")
+    (dataset / "NOTES.md").write_text("nor is this")
+    assert retrained(args, done) == set()
+    image = sorted((dataset / "images" / "train").glob("*.png"))[-1]
+    image.rename(tmp_path / image.name)  # one image fewer in the train split
+    assert retrained(args, done) == EVERY
+
+
+def test_other_package_versions_retrain_every_config(first: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    args, done = first
+    versions = fingerprint.package_versions()
+    assert versions["torch"] == torch.__version__ and versions["yolov5"] == "7.0.14"
+    monkeypatch.setattr(fingerprint, "package_versions", lambda: {**versions, "numpy": "9.9.9"})
+    assert retrained(args, done) == EVERY
+
+
+def test_a_run_records_its_fingerprints_and_package_versions(first: tuple) -> None:
+    fixed = [a for a in first[0] if not a.startswith(("attention=", "placement="))]
+    [entry] = [e for e in expand("run", [*fixed, "attention=se"]) if not e.is_baseline]
+    tags, params = _tags(entry), _params(entry, entry.cfg)
+    prints = dict(entry.fingerprints)
+    assert {tags[f"{kind}_fingerprint"] for kind in fingerprint.KINDS} == {prints[k] for k in fingerprint.KINDS}
+    assert all(len(digest) == 10 for digest in prints.values())
+    assert params["version.torch"] == torch.__version__ and params["version.yolov5"] == "7.0.14"
+
+
+def test_the_baseline_fingerprints_no_module_and_a_dataset_that_cannot_be_read_is_left_to_planning(tmp_path: Path) -> None:
+    [base] = expand("run", ["model=yolov5n", f"data.path={tmp_path / 'missing.yaml'}"])
+    assert isinstance(base, GridEntry) and dict(base.fingerprints)["code"] == ""
+    assert dict(base.fingerprints)["data"] == fingerprint.UNREADABLE
+
+
+def test_the_code_of_a_module_is_its_file_and_what_it_imports_from_our_packages() -> None:
+    for module in ("gam", "nam", "sk"):
+        assert sorted(fingerprint.source_files([f"ablation.attention.{module}"])) == sorted([
+            "ablation.attention._batchnorm", f"ablation.attention.{module}", "ablation.attention.registry",
+        ])
+    assert sorted(fingerprint.source_files(["ablation.attention.se"])) == ["ablation.attention.registry", "ablation.attention.se"]
+    assert sorted(fingerprint.source_files(["ablation.attention.c3_attn"])) == [
+        "ablation.attention.c3_attn", "ablation.attention.registry", "vendor.yolov5.registration",
+    ]
+
+
+def test_label_files_follow_upstream_s_rule() -> None:
+    assert fingerprint.label_file("/d/images/x/images/train/a.b.jpg") == "/d/images/x/labels/train/a.b.txt"
+
+
+def test_fingerprints_of_one_expansion_list_each_dataset_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls: list[object] = []
+    real = fingerprint.data_fingerprint
+    monkeypatch.setattr(fingerprint, "data_fingerprint", lambda cfg: calls.append(cfg) or real(cfg))
+    entries = expand("run", [*GRID, f"data.root={tmp_path}", "seed=0,1"])
+    assert len(entries) == 10 and len(calls) == 1
+    assert OmegaConf.to_container(calls[0])["train"] == 8  # type: ignore[index]
+
+
+def test_the_report_s_runs_carry_the_fingerprints_that_tell_old_runs_from_new() -> None:
+    from ablation.report.runs import tidy
+
+    raw = pd.DataFrame([
+        {"tags.mlflow.runName": "yolov5n-se-neck", "tags.config_hash": h, "tags.group_hash": h, "tags.code_fingerprint": code,
+         "tags.packages_fingerprint": "p", "tags.data_fingerprint": "d", "status": "FINISHED", "run_id": h,
+         "start_time": pd.Timestamp(t, unit="s")}
+        for h, code, t in (("old", "c0", 1), ("new", "c1", 2))
+    ])
+    frame = tidy(raw)
+    assert dict(zip(frame["config_hash"], frame["code_fingerprint"])) == {"old": "c0", "new": "c1"}
+    assert set(frame["data_fingerprint"]) == {"d"}
+
+
+def test_the_files_a_config_names_retrain_when_what_upstream_reads_changes(tmp_path: Path) -> None:
+    from vendor.yolov5.paths import model_yaml
+
+    from ablation.train.hyps import resolve_hyp
+
+    model, hyp, weights = tmp_path / "yolov5n.yaml", tmp_path / "hyp.yaml", tmp_path / "base.pt"
+    shutil.copy(model_yaml("yolov5n"), model)
+    shutil.copy(resolve_hyp("hyp.scratch-low.yaml"), hyp)
+    weights.write_bytes(b"weights of a base model")
+    args = [f"model.cfg={model}", "attention=se", f"train.hyp={hyp}", f"train.weights={weights}",
+            "data.train=8", "data.val=4", f"data.root={tmp_path / 'datasets'}"]
+    done = {e.config_hash for e in expand("run", args)}
+    every = {"yolov5n-none", "yolov5n-se-neck"}
+    for path, old, new in ((model, "depth_multiple: 0.33", "depth_multiple: 0.5"), (hyp, "lr0: 0.01", "lr0: 0.02")):
+        text = path.read_text()
+        path.write_text(text + "# a comment\n")
+        assert retrained(args, done) == set(), path
+        path.write_text(text.replace(old, new))
+        assert retrained(args, done) == every, path
+        path.write_text(text)
+    weights.write_bytes(b"weights of another model")
+    assert retrained(args, done) == every
