@@ -134,7 +134,7 @@ def decide(runs: list[Any], me: Owner, stale_after_s: float) -> Decision:
     for run in runs:
         if run.info.status == FINISHED:
             return Decision(DONE, run)
-    for run in runs:
+    for run in reversed(runs):  # the first claim of those alive is the one that trains
         if alive(run, me, stale_after_s):
             return Decision(BUSY, run)
     if runs and resumable(runs[0]):
@@ -154,7 +154,7 @@ def claim(store: Store, config_hash: str, create: Callable[[dict[str, str]], str
     decision = decide(runs, me, timing.stale_after_s)
     if decision.kind in (DONE, BUSY):
         return decision
-    _close_lost(store, runs, me, timing.stale_after_s)
+    _close_lost(store, [r for r in runs if r.info.run_id != decision.run_id], me, timing.stale_after_s)
     token, now = me.tag(), str(int(time.time()))
     if decision.kind == RESUME:
         run_id = decision.run_id
