@@ -25,7 +25,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from .grid import GridEntry, expand, is_hydra_override
-from .claim import BUSY, DONE, RESUME, Owner, Timing, decide
+from .claim import BUSY, DONE, OWNER, RESUME, Owner, Timing, alive, decide
 from .planner import COLUMNS, PlanRow, plan
 from .track import FAILED, FINISHED, KILLED, RUNNING, Store
 
@@ -184,7 +184,12 @@ def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) 
 def start_sweep(store: Store, arguments: list[str], sweep_dir: Path, grid: Triage) -> Sweep:
     name = f"sweep {time.strftime('%Y-%m-%d %H:%M:%S')}"
     jobs = len(grid.todo)
-    run_id = store.start(name, tags={"sweep": "true", "command": " ".join(arguments), "jobs": str(jobs)})
+    me = Owner.me()
+    for lost in store.runs(f"tags.sweep = 'true' and attributes.status = '{RUNNING}'"):
+        if not alive(lost, me, stale_after_s=float("inf")):  # its submitter was killed, on this machine
+            store.end(lost.info.run_id, KILLED)
+    tags = {"sweep": "true", "command": " ".join(arguments), "jobs": str(jobs), OWNER: me.tag()}
+    run_id = store.start(name, tags=tags)
     busy = f", {len(grid.elsewhere)} being trained by other processes (waited for)" if grid.elsewhere else ""
     print(f"[ablation] {jobs} configs to train, {len(grid.done)} already FINISHED{busy}; MLflow {store.uri}, "
           f"experiment '{store.experiment}', sweep run {run_id}")
