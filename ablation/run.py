@@ -80,6 +80,7 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
         return {"name": name, "status": RUNNING, "run_id": decision.run_id, "config_hash": entry.config_hash}
     attempt = Attempt.begin(store, decision, workdir, cfg, entry)
     with Heartbeat(store, attempt.run_id, decision.token, timing.heartbeat_s, on_lost=CHILDREN.stop) as beat:
+        attempt.heartbeat = beat
         try:
             outcome = _train(entry, cfg, planned, workdir, attempt)
         except KeyboardInterrupt:
@@ -89,11 +90,7 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
             attempt.fail("stopped (preempted or timed out); a requeued job resumes it", _traceback(), KILLED, "stopped")
             raise
         except BaseException as err:  # noqa: BLE001 - recorded as this config's failure
-            if beat.lost:
-                return attempt.lost()
             outcome = attempt.fail(f"{type(err).__name__}: {err}", _traceback())
-        if beat.lost:
-            return attempt.lost()
     return {"name": name, "run_id": attempt.run_id, "config_hash": entry.config_hash, **outcome}
 
 
@@ -109,6 +106,12 @@ class Attempt:
     logged: int = -1
     params: dict[str, str] = field(default_factory=dict)  # already on the run (params cannot change)
     resumes: int = 0
+    heartbeat: Heartbeat | None = None
+
+    @property
+    def taken_over(self) -> bool:
+        """Another process claimed the run (this one was taken for dead): it must not write."""
+        return self.heartbeat is not None and self.heartbeat.lost
 
     @classmethod
     def begin(cls, store: Store, decision: Decision, workdir: Path, cfg: DictConfig, entry: GridEntry) -> Attempt:
@@ -172,14 +175,16 @@ class Attempt:
 
     def fail(self, sentence: str, detail: str = "", status: str = FAILED, interrupted: str = "") -> dict[str, Any]:
         """End the run ``status``; ``interrupted`` (stopped from outside) makes it resumable."""
+        if self.taken_over:
+            return self.lost()
         if interrupted:
             self.store.set_tags(self.run_id, {INTERRUPTED: interrupted})
         return _fail(self.store, self.run_id, self.workdir, sentence, detail, status)
 
     def lost(self) -> dict[str, Any]:
-        """Another process took the run over (this one was taken for dead): leave it alone."""
+        """The run was taken over: leave it to its new owner (the sweep waits for it)."""
         print(f"[ablation] run {self.run_id} was taken over by another process; this job stopped", file=sys.stderr)
-        return {"run_id": self.run_id, "status": RUNNING}
+        return {"status": RUNNING}
 
 
 def _train(entry: GridEntry, cfg: DictConfig, planned: PlanRow | None, workdir: Path, attempt: Attempt) -> dict[str, Any]:
@@ -217,6 +222,8 @@ def _train(entry: GridEntry, cfg: DictConfig, planned: PlanRow | None, workdir: 
             job_file, workdir / "train.log", device.env, echo=os.environ.get("ABLATION_QUIET") != "1",
             on_event=attempt.log_event,
         )
+    if attempt.taken_over:
+        return attempt.lost()
     store.log_artifact(run_id, workdir / "train.log")
     if code != 0 or not (workdir / RESULT).is_file():
         error_file = workdir / ERROR
