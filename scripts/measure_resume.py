@@ -2,10 +2,10 @@
 
     python scripts/measure_resume.py OUT [EPOCHS] [KILL_AFTER] [override ...]
 
-Trains the baseline of ``experiment=demo`` twice, each in its own store under OUT: once
-uninterrupted, once with its training process killed (SIGKILL) after epoch KILL_AFTER was
-checkpointed, then the same command again (it resumes). Prints both per-epoch histories and the
-final metrics side by side.
+Trains one config (the overrides; by default the tests' tiny yolov5n baseline) twice, each in
+its own store under OUT: once uninterrupted, once with its training process killed (SIGKILL)
+after epoch KILL_AFTER was checkpointed and then the same command again (it resumes). Prints both
+per-epoch histories side by side.
 """
 
 from __future__ import annotations
@@ -22,11 +22,15 @@ from mlflow.tracking import MlflowClient
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("train/box_loss", "train/obj_loss", "val/box_loss", "mAP50", "mAP50-95")
+TINY = [
+    "model=yolov5n", "train.imgsz=64", "train.batch=4", "train.workers=0", "data.train=16", "data.val=8",
+    "data.imgsz=64", "evaluate.latency.imgsz=64", "evaluate.latency.repeats=3",
+]
 
 
 def command(store: Path, epochs: int, extra: list[str]) -> list[str]:
     return [
-        sys.executable, "-m", "ablation.run", "experiment=demo", f"train.epochs={epochs}", "train.device=cpu",
+        sys.executable, "-m", "ablation.run", f"train.epochs={epochs}", "train.device=cpu",
         f"tracking.uri=sqlite:///{store / 'mlflow.db'}", *extra,
     ]
 
@@ -71,9 +75,9 @@ def history(store: Path) -> dict[str, dict[int, float]]:
 
 def main() -> None:
     out = Path(sys.argv[1]).resolve()
-    epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 6
-    kill_after = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-    extra = sys.argv[4:]
+    epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    kill_after = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    extra = sys.argv[4:] or TINY
     (out / "uninterrupted").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ABLATION_QUIET": "1"}
     straight = subprocess.Popen(command(out / "uninterrupted", epochs, extra), cwd=out / "uninterrupted", env=env,
