@@ -15,8 +15,8 @@ import os
 import shutil
 import signal
 import sys
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -33,9 +33,9 @@ from .planner import PlanRow, load_row, plan
 from .track import FAILED, FINISHED, KILLED, RUNNING, Store
 from .track.store import retry_locked
 from .train.devices import lease, register_resolvers
+from .train.engine import EPOCH_KEYS, RESUME_CHECKPOINT
 from .train.hyps import resolve_hyp
 from .train.isolate import CHILDREN
-from .train.engine import EPOCH_KEYS, RESUME_CHECKPOINT
 from .train.worker import ERROR, EVENTS, RESULT
 
 register_resolvers()
@@ -76,7 +76,8 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
         return {"name": entry.name, "status": "SKIPPED", "run_id": decision.run_id, "config_hash": entry.config_hash}
     if decision.kind == BUSY:
         owner = Owner.parse(decision.run.data.tags.get(OWNER))
-        print(f"[ablation] {name}: run {decision.run_id} is being trained by {owner or 'another process'}; not started twice")
+        who = owner or "another process"
+        print(f"[ablation] {name}: run {decision.run_id} is being trained by {who}; not started twice")
         return {"name": name, "status": RUNNING, "run_id": decision.run_id, "config_hash": entry.config_hash}
     attempt = Attempt.begin(store, decision, workdir, cfg, entry)
     with Heartbeat(store, attempt.run_id, decision.token, timing.heartbeat_s, on_lost=CHILDREN.stop) as beat:
@@ -159,7 +160,9 @@ class Attempt:
         """New params; one that differs from this run's earlier attempt (another GPU, thread
         count) is kept as the tag ``resume<N>.<key>`` (MLflow params cannot change)."""
         new = {k: v for k, v in params.items() if k not in self.params}
-        changed = {f"resume{self.resumes}.{k}": v for k, v in params.items() if k in self.params and str(v)[:6000] != self.params[k]}
+        changed = {
+            f"resume{self.resumes}.{k}": v for k, v in params.items() if k in self.params and str(v)[:6000] != self.params[k]
+        }
         if new:
             self.store.log_params(self.run_id, new)
             self.params.update({k: str(v)[:6000] for k, v in new.items()})
