@@ -24,8 +24,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from .grid import GridEntry, expand, is_hydra_override
 from .claim import BUSY, DONE, OWNER, RESUME, Owner, Timing, alive, decide
+from .grid import GridEntry, expand, is_hydra_override
 from .planner import COLUMNS, PlanRow, plan
 from .track import FAILED, FINISHED, KILLED, RUNNING, Store
 
