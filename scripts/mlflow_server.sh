@@ -33,9 +33,13 @@ case $BACKEND in
   sqlite:*|file:*|/*|./*) echo "error: $BACKEND is a single-host store; a server for many nodes needs a database (postgresql://...)." >&2; exit 2 ;;
 esac
 # MLflow's default Host check admits localhost and private addresses; nodes that use this
-# host's name need it listed too.
-NAMES="$(hostname),$(hostname -f 2>/dev/null || true),$(hostname -I 2>/dev/null | tr ' ' ',')"
-ALLOWED=${MLFLOW_ALLOWED_HOSTS:-"$(echo "$NAMES" | tr -s ',' | sed 's/,$//'),localhost,127.0.0.1,10.*,192.168.*,172.*"}
+# host's name need it listed too (each name with and without a port).
+NAMES=$(printf '%s\n' localhost 127.0.0.1 "$(hostname)" "$(hostname -f 2>/dev/null || true)" $(hostname -I 2>/dev/null || true) \
+  | awk 'NF && !/:/ && !seen[$0]++ {printf "%s%s,%s:*", sep, $0, $0; sep=","}')
+ALLOWED=${MLFLOW_ALLOWED_HOSTS:-"$NAMES,10.*,192.168.*,172.1[6-9].*,172.2[0-9].*,172.3[01].*"}
+
+# The server's GenAI job runner (huey workers, judges) is not used by sweeps: off unless asked.
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=${MLFLOW_SERVER_ENABLE_JOB_EXECUTION:-false}
 
 "$PYTHON" - "$BACKEND" "$ARTIFACTS" <<'PY'
 import sys

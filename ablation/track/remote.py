@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 # Hydra launchers whose jobs run on other hosts (hydra/launcher=slurm and submitit_slurm).
 MULTI_NODE_LAUNCHERS = ("hydra_submitit_launcher.submitit_launcher.SlurmLauncher",)
-REACH_TIMEOUT_S = 10  # one request, no retry: a refusal comes within seconds
+REACH_TIMEOUT_S = 5  # one request, no retry: a refusal comes within seconds
 RUNS_VIEW = "#/experiments/{id}/runs?workflowType=machine_learning"  # MLflow 3 opens the GenAI view otherwise
 LOCAL_UI = "http://127.0.0.1:5000"  # where `mlflow ui` serves by default
 
@@ -57,7 +57,7 @@ def check_reachable(uri: str, experiment: str, timeout: float = REACH_TIMEOUT_S)
     try:
         response = http_request(
             get_default_host_creds(uri), "/api/2.0/mlflow/experiments/get-by-name", "GET",
-            max_retries=0, timeout=timeout, params={"experiment_name": experiment},
+            max_retries=0, timeout=timeout, raise_on_status=False, params={"experiment_name": experiment},
         )
     except Exception as err:  # noqa: BLE001 - connection refused, timeout, DNS: one sentence
         raise TrackingError(

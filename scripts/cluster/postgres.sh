@@ -2,7 +2,7 @@
 # A PostgreSQL database for the MLflow server, on this machine (needs root; Debian/Ubuntu).
 #   scripts/cluster/postgres.sh up     install postgresql if missing, start its cluster, create
 #                                      role and database ($PGUSER_MLFLOW / $PGDB_MLFLOW) if missing;
-#                                      prints the backend store URI
+#                                      prints the backend store URI; PG_FRESH=1 empties the database first
 #   scripts/cluster/postgres.sh down   stop the cluster if `up` started it
 set -euo pipefail
 STATE=${ABLATION_CLUSTER_STATE:-/tmp/ablation-cluster}
@@ -35,6 +35,9 @@ up() {
   fi
   runuser -u postgres -- psql -p "$port" -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'" | grep -q 1 \
     || runuser -u postgres -- psql -p "$port" -qc "CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD'"
+  if [ "${PG_FRESH:-0}" = 1 ]; then  # a database of our own, emptied (the demo and its test)
+    runuser -u postgres -- psql -p "$port" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+  fi
   runuser -u postgres -- psql -p "$port" -tAc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 \
     || runuser -u postgres -- psql -p "$port" -qc "CREATE DATABASE $DB OWNER $ROLE"
   echo "postgresql://$ROLE:$PASSWORD@127.0.0.1:$port/$DB"

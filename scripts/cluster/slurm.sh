@@ -2,7 +2,7 @@
 # A single-node Slurm on this machine, for the cluster demo and its test (needs root).
 #   scripts/cluster/slurm.sh up     install slurm-wlm + munge if missing, write slurm.conf, start
 #                                   munged, slurmctld, slurmd; wait until `sinfo` shows the node idle
-#   scripts/cluster/slurm.sh down   stop only the daemons `up` started
+#   scripts/cluster/slurm.sh down   stop only the daemons `up` started (pids kept in $ABLATION_CLUSTER_STATE)
 # A Slurm that already answers `sinfo` is used as it is and never stopped.
 # Job records: accounting is off (no slurmdbd); every finished job is one line in
 # $JOBCOMP (jobcomp/filetxt: JobId, ArrayJobId, ArrayTaskId, JobState, ExitCode, ...).
@@ -64,6 +64,12 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 }
 
+started() {  # NAME PIDFILE: remember the daemon this script started (its pid), for `down`
+  for _ in $(seq 20); do [ -s "$2" ] && break; sleep 0.5; done
+  echo "$1 $(cat "$2")" >>"$STATE/started"
+  log "started $1 (pid $(cat "$2"))"
+}
+
 answers() { timeout 10 sinfo -h -o '%T' 2>/dev/null | grep -Eq 'idle|mixed|alloc'; }
 
 up() {
@@ -79,17 +85,10 @@ up() {
     [ -s /etc/munge/munge.key ] || { mungekey --create 2>/dev/null || create-munge-key -f; }
     chown munge:munge /etc/munge/munge.key && chmod 400 /etc/munge/munge.key
     mkdir -p /run/munge && chown munge:munge /run/munge
-    runuser -u munge -- munged && echo munged >>"$STATE/started"
-    log "started munged"
+    runuser -u munge -- munged && started munged /run/munge/munged.pid
   fi
-  if ! pgrep -x slurmctld >/dev/null; then
-    slurmctld && echo slurmctld >>"$STATE/started"
-    log "started slurmctld"
-  fi
-  if ! pgrep -x slurmd >/dev/null; then
-    slurmd && echo slurmd >>"$STATE/started"
-    log "started slurmd"
-  fi
+  pgrep -x slurmctld >/dev/null || { slurmctld && started slurmctld /run/slurmctld.pid; }
+  pgrep -x slurmd >/dev/null || { slurmd && started slurmd /run/slurmd.pid; }
   for _ in $(seq 60); do
     if answers; then
       scontrol update NodeName="$(hostname)" State=RESUME >/dev/null 2>&1 || true
@@ -104,11 +103,11 @@ up() {
 
 down() {
   [ -f "$STATE/started" ] || { log "nothing to stop (this script started nothing)"; return; }
-  for daemon in slurmd slurmctld munged; do
-    if grep -qx "$daemon" "$STATE/started"; then
-      local pids
-      pids=$(pgrep -x "$daemon" || true)
-      [ -n "$pids" ] && kill $pids && log "stopped $daemon"
+  local name pid
+  tac "$STATE/started" | while read -r name pid; do
+    if kill "$pid" 2>/dev/null; then
+      for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      log "stopped $name (pid $pid)"
     fi
   done
   rm -f "$STATE/started"
