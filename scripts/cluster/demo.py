@@ -36,6 +36,9 @@ GRID = ["attention=simam,ema", "placement=neck", "experiment=demo"]
 EXPERIMENT = "cluster-demo"
 DATABASE = "ablation_demo"
 STEPS = ("all", "up", "down", "check")
+# Without accounting (no slurmdbd here) sacct fails, and submitit warns at each status poll; it
+# then reads the tasks' result files, which is what the sweep needs.
+SWEEP_ENV = {"SUBMITIT_LOG_LEVEL": "ERROR"}
 # This machine has no GPU and 2 cores: one CPU per task, two tasks at a time.
 SLURM = ["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=0", "hydra.launcher.cpus_per_task=1",
          "hydra.launcher.mem_gb=2", "hydra.launcher.timeout_min=120"]
@@ -45,14 +48,20 @@ def log(message: str) -> None:
     print(f"[cluster-demo] {message}", flush=True)
 
 
-def up(out: Path, port: int = 0) -> dict[str, Any]:
+def up(out: Path, port: int = 0, database: str = DATABASE) -> dict[str, Any]:
     """Slurm, PostgreSQL and the MLflow server; returns (and keeps in ``out/state``) what runs."""
     state = out / "state"
     state.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "ABLATION_CLUSTER_STATE": str(state)}
-    subprocess.run([ROOT / "scripts/cluster/slurm.sh", "up"], check=True, env=env)
+    subprocess.run([ROOT / "scripts/cluster/slurm.sh", "up"], check=True, env=_env(state))
+    return tracking_up(out, port, database)
+
+
+def tracking_up(out: Path, port: int = 0, database: str = DATABASE) -> dict[str, Any]:
+    """PostgreSQL (``database`` emptied) and the MLflow server on 127.0.0.1 in front of it."""
+    state = out / "state"
+    state.mkdir(parents=True, exist_ok=True)
     backend = subprocess.run(
-        [ROOT / "scripts/cluster/postgres.sh", "up"], check=True, env={**env, "PGDB_MLFLOW": DATABASE, "PG_FRESH": "1"},
+        [ROOT / "scripts/cluster/postgres.sh", "up"], check=True, env={**_env(state), "PGDB_MLFLOW": database, "PG_FRESH": "1"},
         stdout=subprocess.PIPE, text=True,
     ).stdout.strip().splitlines()[-1]
     services = {"out": str(out), "state": str(state), "backend": backend, "artifacts": str(out / "mlartifacts"),
@@ -61,6 +70,10 @@ def up(out: Path, port: int = 0) -> dict[str, Any]:
     start_server(services)
     (state / "services.json").write_text(json.dumps(services, indent=1))
     return services
+
+
+def _env(state: Path) -> dict[str, str]:
+    return {**os.environ, "ABLATION_CLUSTER_STATE": str(state)}
 
 
 def start_server(services: dict[str, Any], wait_s: float = 600) -> None:
@@ -103,8 +116,9 @@ def stop_server(services: dict[str, Any]) -> None:
 
 
 def down(services: dict[str, Any]) -> None:
+    """Stop what ``up`` started (a Slurm or PostgreSQL that already ran keeps running)."""
     stop_server(services)
-    env = {**os.environ, "ABLATION_CLUSTER_STATE": services["state"]}
+    env = _env(Path(services["state"]))
     subprocess.run([ROOT / "scripts/cluster/slurm.sh", "down"], env=env, check=False)
     subprocess.run([ROOT / "scripts/cluster/postgres.sh", "down"], env=env, check=False)
 
@@ -262,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = sweep_command(services, overrides)
         log(" ".join(command[1:]))
-        code = subprocess.run(command, cwd=ROOT).returncode
+        code = subprocess.run(command, cwd=ROOT, env={**os.environ, **SWEEP_ENV}).returncode
         if code == 2:  # refused before anything was submitted: the sweep said why
             return code
         report(services)
