@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install test test-all smoke demo plan-demo clean
+.PHONY: install test test-all smoke demo plan-demo cluster-demo clean
 
 install: .venv/.synced
 
@@ -29,10 +29,17 @@ demo: install
 	$(PY) -m ablation.export out=results/ablation.csv
 	$(PY) -m ablation.report out=results
 	@echo "Report: results/report.html"
-	@echo "Dashboard: $(PY) -m mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db"
+	@$(PY) -m ablation.track tracking.uri=sqlite:///$(CURDIR)/mlflow.db
+
+# As root: a single-node Slurm, PostgreSQL and `mlflow server` on 127.0.0.1 (apt-get installs
+# slurm-wlm, munge, postgresql when missing), the demo grid through hydra/launcher=slurm into the
+# server, CSV + report from the server, the checks; then stops what it started. Outputs in
+# cluster-demo/. CLUSTER_DEMO_ARGS adds overrides, e.g. CLUSTER_DEMO_ARGS=train.epochs=3
+cluster-demo: install
+	$(PY) scripts/cluster/demo.py --out $(CURDIR)/cluster-demo $(CLUSTER_DEMO_ARGS)
 
 plan-demo: install
 	$(PY) -m ablation.plan model=yolov5n,yolov5s attention=simam,ema,se placement=neck,after_c3,before_sppf out=plans/demo
 
 clean:
-	rm -rf plans outputs multirun runs datasets .pytest_cache
+	rm -rf plans outputs multirun runs datasets cluster-demo .pytest_cache

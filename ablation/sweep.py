@@ -146,6 +146,7 @@ def triage(config: DictConfig, entries: list[GridEntry]) -> Triage:
     created here (so bad input leaves no file)."""
     from .track.store import resolve_uri
 
+    check_tracking(config)
     uri = resolve_uri(config.tracking.uri)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         return Triage([], [], list(entries))
@@ -159,8 +160,23 @@ def triage(config: DictConfig, entries: list[GridEntry]) -> Triage:
     )
 
 
+def check_tracking(config: DictConfig) -> None:
+    """Refuse, before anything is planned or submitted, a store the launcher's jobs cannot share
+    (SQLite or files from many nodes) or a tracking server that does not answer (within seconds)."""
+    from .track.remote import TrackingError, check_store
+    from .track.store import resolve_uri
+
+    launcher = config.get("hydra", {}).get("launcher", {}).get("_target_")
+    choice = config.get("hydra", {}).get("runtime", {}).get("choices", {}).get("hydra/launcher", "")
+    try:
+        check_store(resolve_uri(config.tracking.uri), str(config.tracking.experiment), launcher, choice)
+    except TrackingError as err:
+        raise SweepError(str(err)) from None
+
+
 def open_store(config: DictConfig) -> Store:
     """The tracking store, created now (parallel jobs racing on a new SQLite store fail)."""
+    check_tracking(config)
     store = Store(config.tracking.uri, str(config.tracking.experiment))
     try:
         store.experiment_id  # noqa: B018 - creates it
@@ -217,7 +233,7 @@ def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: b
         print("[ablation] interrupted: the same command trains what is not FINISHED yet", file=sys.stderr)
     sweep.store.end(sweep.run_id, KILLED if interrupted else FAILED if failed else FINISHED)
     if reported:
-        print("Compare in MLflow:  mlflow ui --backend-store-uri " + sweep.store.uri)
+        print("\n".join(sweep.store.dashboard()))
     return failed
 
 

@@ -1,16 +1,23 @@
 """MLflow, through ``MlflowClient`` with explicit run ids (safe across processes).
 
-One parent run per sweep, one child run per config. SQLite stores are created once before any
-job starts (parallel first use races on schema migration), and every write is retried while
-SQLite reports the database as locked, so parallel jobs never drop a metric.
+One parent run per sweep, one child run per config. The first use of a store (a SQLite schema,
+the experiment) is safe when many processes start at once: on SQLite it happens under a file lock
+beside the database, and a concurrent ``create_experiment`` that loses the race (also through a
+server, mlflow #12259) reads the winner's experiment. Every write is retried while SQLite reports
+the database as locked, so parallel jobs never drop a metric. An experiment created in a SQLite
+store keeps its artifacts beside the database (``<db folder>/mlartifacts/<experiment>``), not in
+the folder the command was launched from.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import random
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,13 +70,53 @@ class Store:
             self._experiment_id = self._ensure_experiment()
         return self._experiment_id
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(self.uri.removeprefix("sqlite:///")) if self.uri.startswith("sqlite:///") else None
+
+    def find_experiment_id(self) -> str | None:
+        """The experiment's id, or None when it does not exist (nothing is created)."""
+        if self._experiment_id is None:
+            with self._first_use():
+                found = retry_locked(self.client.get_experiment_by_name)(self.experiment)
+            self._experiment_id = found.experiment_id if found is not None else None
+        return self._experiment_id
+
+    def dashboard(self) -> list[str]:
+        """The lines that tell a user how to open this experiment's runs table."""
+        from .remote import dashboard
+
+        return dashboard(self.uri, self.find_experiment_id())
+
     @retry_locked
     def _ensure_experiment(self) -> str:
-        found = self.client.get_experiment_by_name(self.experiment)
-        if found is not None:
-            return found.experiment_id
+        with self._first_use():
+            found = self.client.get_experiment_by_name(self.experiment)
+            if found is not None:
+                return found.experiment_id
+            return self._create_experiment()
+
+    @contextlib.contextmanager
+    def _first_use(self) -> Iterator[None]:
+        """A SQLite store is created and migrated by its first client: one process at a time."""
+        if self.sqlite_path is None:
+            yield
+            return
+        self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{self.sqlite_path}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _create_experiment(self) -> str:
+        location = None
+        if self.sqlite_path is not None:  # beside the database, not in the launch folder
+            folder = re.sub(r"[^\w.-]", "_", self.experiment) or "experiment"
+            location = (self.sqlite_path.parent / "mlartifacts" / folder).as_uri()
         try:
-            return self.client.create_experiment(self.experiment)
+            return self.client.create_experiment(self.experiment, artifact_location=location)
         except Exception:  # created by a concurrent process meanwhile
             found = self.client.get_experiment_by_name(self.experiment)
             if found is None:

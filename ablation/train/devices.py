@@ -58,11 +58,14 @@ def parallel_jobs() -> int:
 def lease(device: str, lease_dir: Path = LEASE_DIR, poll: float = 2.0) -> Iterator[DeviceLease]:
     """Hold one GPU for the block when ``device`` is "" (auto) and GPUs exist; else no lease."""
     gpus = visible_gpus() if device == "" else []
+    slurm_job, slurm_cpus = os.environ.get("SLURM_JOB_ID"), os.environ.get("SLURM_CPUS_PER_TASK")
     if not gpus:
         jobs = parallel_jobs()
         threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 and device in ("", "cpu") else None
-        yield DeviceLease(threads=threads)
+        yield DeviceLease(threads=int(slurm_cpus) if slurm_cpus else threads)  # a Slurm task: its CPUs
         return
+    if slurm_job:  # Slurm gave this task its GPUs; another task on the node may see the same indices
+        lease_dir = lease_dir / f"slurm-{slurm_job}"
     lease_dir.mkdir(parents=True, exist_ok=True)
     while True:
         for gpu in gpus:
@@ -73,7 +76,7 @@ def lease(device: str, lease_dir: Path = LEASE_DIR, poll: float = 2.0) -> Iterat
                 handle.close()
                 continue
             try:
-                yield DeviceLease(env={"CUDA_VISIBLE_DEVICES": gpu}, gpu=gpu)
+                yield DeviceLease(env={"CUDA_VISIBLE_DEVICES": gpu}, gpu=gpu, threads=int(slurm_cpus) if slurm_cpus else None)
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 handle.close()

@@ -1,0 +1,35 @@
+"""``python -m ablation.track [tracking.uri=...] [tracking.experiment=...]``: how to open the
+dashboard on an experiment's runs table (MLflow 3 otherwise opens an experiment on its GenAI view)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..report.summary import compose_command
+    from .remote import TrackingError, check_reachable, is_server
+    from .store import Store, resolve_uri
+
+    cfg = compose_command("export", argv)
+    if cfg is None:
+        return 2
+    uri, experiment = resolve_uri(cfg.tracking.uri), str(cfg.tracking.experiment)
+    try:
+        if is_server(uri):
+            check_reachable(uri, experiment)
+        elif uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+            raise TrackingError(f"no MLflow store at {uri}; run a sweep first or pass tracking.uri=...")
+    except TrackingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    store = Store(uri, experiment)
+    if store.find_experiment_id() is None:
+        print(f"note: {uri} has no experiment '{experiment}' yet", file=sys.stderr)
+    print("\n".join(store.dashboard()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
