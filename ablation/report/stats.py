@@ -98,6 +98,7 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     if len(pairs) == 1 and single_seed is not None and not _is_baseline(first):
         boot = single_seed(pairs.iloc[0])
     row["boot_delta"], row["boot_lo"], row["boot_hi"] = (boot.delta, boot.lo, boot.hi) if boot else (np.nan,) * 3
+    row["boot_note"] = boot.note if boot else ""  # how the image bootstrap paired the runs, or why it failed
     row["verdict"] = _verdict(first, len(done), row, metric, boot)
     return row
 
