@@ -33,9 +33,14 @@ def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> P
     if shown.empty:
         return None
     fig, ax = _figure()
-    ax.errorbar(shown[cost], shown[metric], yerr=_errors(shown, metric), fmt="o", capsize=3, color="tab:blue", label="config (95% CI over seeds)")
-    front = shown[shown[flag]].sort_values(cost)
-    ax.step(front[cost], front[metric], where="post", color="tab:red", label="Pareto front")
+    # latency: one colour and one front per device (runs timed elsewhere are not comparable)
+    devices = shown.groupby("latency_device", sort=True) if cost.startswith("latency") and "latency_device" in shown else [("", shown)]
+    for k, (device, part) in enumerate(devices):
+        where = f" on {device}" if device else ""
+        ax.errorbar(part[cost], part[metric], yerr=_errors(part, metric), fmt="o", capsize=3, color=f"C{2 * k}",
+                    label=f"config (95% CI over seeds){where}")
+        front = part[part[flag]].sort_values(cost)
+        ax.step(front[cost], front[metric], where="post", color=f"C{2 * k + 1}", label=f"Pareto front{where}")
     for _, row in shown.iterrows():
         ax.annotate(str(row["name"]), (row[cost], row[metric]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xlabel(COST_LABELS.get(cost, cost))
