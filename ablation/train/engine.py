@@ -75,9 +75,11 @@ def train_upstream(
     options: dict[str, Any],
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     on_note: Callable[[dict[str, str]], None] | None = None,
+    observers: dict[str, Callable[..., None]] | None = None,
 ) -> TrainResult:
     """Train with upstream ``train.main``; ``options`` are ``train.run`` keyword arguments plus
-    ours: ``amp`` (auto/true/false) and ``deterministic`` (strict/warn), see ``conf/train``."""
+    ours: ``amp`` (auto/true/false) and ``deterministic`` (strict/warn), see ``conf/train``.
+    ``observers``: more upstream callbacks (hook name → action) that only observe."""
     setup()
     import torch
     from yolov5 import train
@@ -127,6 +129,8 @@ def train_upstream(
     callbacks.register_action("on_train_end", callback=train_end)
     callbacks.register_action("on_train_epoch_start", callback=epoch_start)
     callbacks.register_action("on_train_batch_end", callback=batch_end)
+    for hook, action in (observers or {}).items():
+        callbacks.register_action(hook, callback=action)
     note({"deterministic": deterministic})
     start = time.perf_counter()
     with (
