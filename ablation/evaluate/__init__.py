@@ -106,12 +106,12 @@ def _checkpoint(best: Path | None) -> Path:
 
 
 def _guarded(part: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``measure()`` and its wall time (``{part}_seconds``), or ``{part}_error`` with its
-    traceback printed (to the training log)."""
-    start = time.perf_counter()
+    """``measure()`` and its wall and CPU time (``{part}_seconds``, ``{part}_cpu_seconds``), or
+    ``{part}_error`` with its traceback printed (to the training log)."""
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         out = measure()
     except Exception as err:  # noqa: BLE001 - recorded on the run; training's result is kept
         print(f"[ablation] {part} evaluation failed:\n{traceback.format_exc()}", file=sys.stderr)
         out = {f"{part}_error": f"{type(err).__name__}: {err}"}
-    return {**out, f"{part}_seconds": time.perf_counter() - start}
+    return {**out, f"{part}_seconds": time.perf_counter() - start, f"{part}_cpu_seconds": time.process_time() - cpu}
