@@ -81,7 +81,7 @@ def load_runs(uri: str | None, experiment: str, hashes: Iterable[str] | None = N
 def epoch_history(uri: str | None, runs: pd.DataFrame, metric: str = "mAP50") -> pd.DataFrame:
     """Per-epoch values of ``metric`` for the FINISHED runs: columns run_id, group_hash, epoch,
     value. The final re-validation of best.pt is dropped: it is logged one step after the last
-    epoch trained, with ``train_seconds`` (the only metric logged there alone), which is earlier
+    epoch trained, with ``train_seconds`` (logged at that step only), which is earlier
     than ``train.epochs`` when ``train.patience`` stopped the run; runs without that metric fall
     back to ``train.epochs``."""
     from mlflow.tracking import MlflowClient
