@@ -32,12 +32,18 @@ def random_base(model: str, nc: int, seed: int = 0) -> nn.Module:
 
 
 def save_like_upstream(model: nn.Module, path: Path, during_training: bool = False) -> Path:
-    """``during_training``: a last.pt as train.py saves it each epoch (the model in ``ema``, with
-    optimizer and epoch); otherwise as ``strip_optimizer`` leaves it after training."""
+    """``during_training``: a last.pt as train.py saves it each epoch (``model`` the trained model,
+    ``ema`` its moving average, here other values; with optimizer and epoch); otherwise as
+    ``strip_optimizer`` leaves it after training (the EMA moved into ``model``)."""
     half = copy.deepcopy(model).half()
     if during_training:
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        checkpoint = {"epoch": 3, "best_fitness": 0.5, "model": None, "ema": half, "updates": 12,
+        ema = copy.deepcopy(half)
+        with torch.no_grad():
+            for tensor in ema.state_dict().values():
+                if tensor.is_floating_point():
+                    tensor.mul_(0.5)
+        checkpoint = {"epoch": 3, "best_fitness": 0.5, "model": half, "ema": ema, "updates": 12,
                       "optimizer": optimizer.state_dict()}
     else:
         checkpoint = {"epoch": -1, "best_fitness": None, "model": half, "ema": None, "updates": None, "optimizer": None}

@@ -1,6 +1,7 @@
 """What is measured on a trained model, after training, in the training child (``conf/evaluate``).
 
-``evaluate_trained`` runs two independent parts on best.pt: COCO metrics (``coco``) and
+``evaluate_trained`` runs two independent parts on best.pt: COCO metrics (``coco``, on the
+detections of upstream's own final validation when training collected them, ``final``) and
 inference latency (``latency``). A part that fails is recorded as ``coco_error`` /
 ``latency_error`` (one sentence; the traceback goes to the training log) and never loses the
 training result nor the other part. Importing this package imports neither torch nor upstream.
@@ -11,14 +12,20 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .final import Detections
 
 EVAL_DIR = "eval"  # in the job folder and among the run's artifacts
 INSTANCES, PREDICTIONS = "instances_val.json", "predictions.json"
+# where the COCO detections came from (``coco_source``)
+FINAL_VALIDATION, SECOND_PASS = "upstream final validation", "val.run of best.pt"
 
 
 @dataclass(frozen=True)
@@ -45,9 +52,11 @@ class Settings:
         )
 
 
-def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path) -> dict[str, Any]:
-    """``result.json`` entries for the enabled parts: ``coco`` + ``eval_files`` and ``latency``,
-    or ``coco_error`` / ``latency_error``. ``job`` is the worker's job (``options``, ``evaluate``)."""
+def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path, final: Detections | None = None) -> dict[str, Any]:
+    """``result.json`` entries for the enabled parts: ``coco`` + ``eval_files`` + ``coco_source``
+    and ``latency``, or ``coco_error`` / ``latency_error``, and each part's ``<part>_seconds``.
+    ``job`` is the worker's job (``options``, ``evaluate``); ``final``: the detections of upstream's
+    final validation of best.pt, collected during training (without them, a second pass)."""
     try:
         settings = Settings.from_config(job.get("evaluate"))
     except (TypeError, ValueError, AttributeError) as err:
@@ -56,15 +65,15 @@ def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path) -> di
     options = job["options"]
     out: dict[str, Any] = {}
     if settings.coco:
-        out.update(_guarded("coco", lambda: _coco_part(options, _checkpoint(best), folder / EVAL_DIR)))
+        out.update(_guarded("coco", lambda: _coco_part(options, _checkpoint(best), folder / EVAL_DIR, final)))
     if settings.latency:
         out.update(_guarded("latency", lambda: _latency_part(options, _checkpoint(best), settings)))
     return out
 
 
-def _coco_part(options: dict[str, Any], best: Path, out_dir: Path) -> dict[str, Any]:
+def _coco_part(options: dict[str, Any], best: Path, out_dir: Path, final: Detections | None) -> dict[str, Any]:
     from ..data.dataset import describe
-    from .coco import cached_instances, coco_evaluate
+    from .coco import cached_instances, coco_evaluate, image_ids
     from .upstream import predict
 
     dataset = describe(str(options["data"]), bool(options.get("single_cls", False)))
@@ -72,10 +81,15 @@ def _coco_part(options: dict[str, Any], best: Path, out_dir: Path) -> dict[str, 
     files = {"instances": out_dir / INSTANCES, "predictions": out_dir / PREDICTIONS}
     shutil.copyfile(cached_instances(dataset, out_dir), files["instances"])
     instances = json.loads(files["instances"].read_text())
-    predictions = predict(dataset, best, options, instances, out_dir)
+    if final is not None and final.images is not None:
+        source = FINAL_VALIDATION
+        predictions = final.results(image_ids(instances, dataset.root), dataset.yaml)
+    else:
+        source = SECOND_PASS
+        predictions = predict(dataset, best, options, instances, out_dir)
     files["predictions"].write_text(json.dumps(predictions))
     metrics = coco_evaluate(instances, predictions)
-    return {"coco": metrics, "eval_files": {k: str(v) for k, v in files.items()}}
+    return {"coco": metrics, "coco_source": source, "eval_files": {k: str(v) for k, v in files.items()}}
 
 
 def _latency_part(options: dict[str, Any], best: Path, settings: Settings) -> dict[str, Any]:
@@ -93,9 +107,12 @@ def _checkpoint(best: Path | None) -> Path:
 
 
 def _guarded(part: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``measure()``, or ``{part}_error`` with its traceback printed (to the training log)."""
+    """``measure()`` and its wall and CPU time (``{part}_seconds``, ``{part}_cpu_seconds``), or
+    ``{part}_error`` with its traceback printed (to the training log)."""
+    start, cpu = time.perf_counter(), time.process_time()
     try:
-        return measure()
+        out = measure()
     except Exception as err:  # noqa: BLE001 - recorded on the run; training's result is kept
         print(f"[ablation] {part} evaluation failed:\n{traceback.format_exc()}", file=sys.stderr)
-        return {f"{part}_error": f"{type(err).__name__}: {err}"}
+        out = {f"{part}_error": f"{type(err).__name__}: {err}"}
+    return {**out, f"{part}_seconds": time.perf_counter() - start, f"{part}_cpu_seconds": time.process_time() - cpu}

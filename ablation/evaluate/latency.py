@@ -6,12 +6,19 @@ forward pass of the network is timed (no pre-processing, no NMS: NMS time depend
 boxes a model proposes, not on its architecture), under ``torch.inference_mode``, with
 ``torch.cuda.synchronize`` around each pass on CUDA. The thread count is the process's (the
 job's ``threads``), recorded in the device label.
+
+It runs in the training child after training, where upstream's ``init_seeds(deterministic=True)``
+left ``torch.use_deterministic_algorithms(True)`` and ``cudnn.deterministic`` set: they select
+slower kernels (or raise) on CUDA. The passes are timed with the flags a fresh process running
+upstream's ``val.py``/``detect.py`` has (``inference_flags``), and the training's are put back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +61,7 @@ def measure_latency(model: Any, imgsz: int = 640, warmup: int = 5, repeats: int 
     generator = torch.Generator().manual_seed(0)  # never draws from the global RNG
     x = torch.rand(1, 3, imgsz, imgsz, generator=generator).to(parameter.device, parameter.dtype)
     model.eval()
-    with torch.inference_mode():
+    with inference_flags(), torch.inference_mode():
         for _ in range(warmup):
             _timed(model, x)
         times = [_timed(model, x) for _ in range(repeats)]
@@ -62,6 +69,24 @@ def measure_latency(model: Any, imgsz: int = 640, warmup: int = 5, repeats: int 
         median_ms=statistics.median(times), p90_ms=_percentile(times, 90), device=device_label(parameter.device),
         precision="fp16" if parameter.dtype == torch.float16 else "fp32", imgsz=imgsz, warmup=warmup, repeats=repeats,
     )
+
+
+@contextlib.contextmanager
+def inference_flags() -> Iterator[None]:
+    """Inside the block torch's determinism flags are a fresh process's (as upstream's val.py and
+    detect.py run: no deterministic algorithms, ``cudnn.deterministic`` and ``cudnn.benchmark``
+    off); the caller's are restored after."""
+    import torch
+
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.deterministic = torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]
 
 
 def device_label(device: Any) -> str:

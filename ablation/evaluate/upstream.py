@@ -3,8 +3,10 @@
 Called with the settings of upstream's final validation in ``train.py`` (confidence 0.001, NMS
 IoU 0.60 — 0.65 on COCO val2017 —, max 300 detections, half precision on CUDA, batch 2 x the
 training batch, the training image size, rectangular batches). Detections are collected per
-image from the ``on_val_image_end`` callback in original-image pixels; upstream's
-``save_json`` is not used (it takes COCO image ids from numeric file names).
+image from the ``on_val_image_end`` callback in original-image pixels (``final.Detections``);
+upstream's ``save_json`` is not used (it takes COCO image ids from numeric file names). After
+training the detections of upstream's own final validation are used instead; this second pass
+is for a best.pt evaluated on its own.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 from vendor.yolov5 import compat
 
 from ..data.dataset import Dataset
-from .coco import CocoError, detections_to_results, image_ids
+from .coco import image_ids
+from .final import Detections
 
 
 def final_iou(data_yaml: Path) -> float:
@@ -42,17 +45,8 @@ def predict(
     from yolov5.utils.callbacks import Callbacks
 
     data_yaml = dataset.yaml
-    ids = image_ids(instances, dataset.root)
-    results: list[dict[str, Any]] = []
-
-    def image_end(pred: Any, predn: Any, path: Any, names: Any, image: Any) -> None:
-        key = Path(os.path.abspath(path))
-        if key not in ids:
-            raise CocoError(f"upstream validated {key}, which is not in the COCO instances of {data_yaml}")
-        results.extend(detections_to_results(ids[key], predn[:, :6]))
-
-    callbacks = Callbacks()
-    callbacks.register_action("on_val_image_end", callback=image_end)
+    detections = Detections()
+    callbacks = detections.register(Callbacks())
     compat.provide_fonts()  # val.run's check_dataset would download Arial.ttf
     with compat.trusted_checkpoints(Path(weights).parent):
         val.run(
@@ -62,4 +56,4 @@ def predict(
             single_cls=dataset.single_cls, half=True, project=str(save_dir), name="val",
             exist_ok=True, plots=False, callbacks=callbacks,
         )
-    return results
+    return detections.results(image_ids(instances, dataset.root), data_yaml)

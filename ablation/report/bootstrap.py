@@ -5,12 +5,21 @@ Each resample draws the validation images with replacement; the config and its b
 scored on the same resample, so image difficulty cancels out of the difference. The interval
 is the 2.5 and 97.5 percentiles of the resampled differences; the point estimate is the
 difference on the whole set.
+
+The two runs are paired image by image only when they were validated on the same set: their
+``eval/instances_val.json`` must list the same files (``file_name``) with the same sizes and
+labels. Image ids are positions in sorted path order, so a set that changed between the runs
+would shift them; the baseline's detections are therefore re-keyed by file name, and runs whose
+sets differ are refused. A bootstrap that cannot be made is a ``warning:`` line on stderr with
+its reason, and the reason is the interval's ``note`` (the CSV's ``boot_note``).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +39,11 @@ class Interval:
     delta: float
     lo: float
     hi: float
+    note: str = ""  # how the runs were paired, or why there is no interval (then delta, lo, hi are NaN)
+
+
+class PairingError(ValueError):
+    """Two runs' predictions cannot be paired image by image."""
 
 
 def paired_bootstrap(
@@ -51,23 +65,97 @@ def paired_bootstrap(
 
 
 def run_bootstrap(
-    uri: str, run_id: str, baseline_run_id: str, metric: str, resamples: int = 1000, seed: int = 0
+    uri: str, run_id: str, baseline_run_id: str, metric: str, resamples: int = 1000, seed: int = 0, label: str = "",
 ) -> Interval | None:
-    """``paired_bootstrap`` of two MLflow runs from their ``eval/`` artifacts; None when either
-    run has none (or ``metric`` has no COCO counterpart)."""
+    """``paired_bootstrap`` of two MLflow runs from their ``eval/`` artifacts, the baseline's
+    detections paired by file name (``pair_by_file_name``); None when ``metric`` has no COCO
+    counterpart. When the artifacts are missing or unreadable, or the validation sets differ, a
+    ``warning:`` line naming ``label`` (default: the run id) and the reason goes to stderr and
+    the interval is NaN with the reason as its ``note``."""
     if metric not in THRESHOLDS:
         return None
     try:
-        truth = _artifact(uri, run_id, TRUTH)
-        config, baseline = _artifact(uri, run_id, PREDICTIONS), _artifact(uri, baseline_run_id, PREDICTIONS)
-    except Exception:  # noqa: BLE001 - no artifacts (older runs, evaluation switched off): no bootstrap
+        truth = _artifact(uri, run_id, TRUTH, "this run")
+        config = _artifact(uri, run_id, PREDICTIONS, "this run")
+        baseline = _artifact(uri, baseline_run_id, PREDICTIONS, "its baseline")
+        baseline, note = pair_by_file_name(truth, _artifact(uri, baseline_run_id, TRUTH, "its baseline"), baseline)
+        interval = paired_bootstrap(truth, config, baseline, THRESHOLDS[metric], resamples, seed)
+    except Exception as err:  # noqa: BLE001 - reported, never fatal: the table is still written
+        reason = str(err) if isinstance(err, (PairingError, FileNotFoundError)) else f"{type(err).__name__}: {err}"
+        print(f"warning: no image bootstrap for {label or run_id}: {reason}", file=sys.stderr)
+        return Interval(np.nan, np.nan, np.nan, reason)
+    if note:
+        print(f"warning: image bootstrap for {label or run_id}: {note}", file=sys.stderr)
+    return Interval(interval.delta, interval.lo, interval.hi, note)
+
+
+def pair_by_file_name(
+    truth: dict[str, Any], baseline_truth: dict[str, Any], baseline: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], str]:
+    """The baseline's detections with the image ids of ``truth`` (the config's ground truth), and
+    a note ("" when the ids already agree). Raises ``PairingError`` when the two validation sets
+    differ: other files, or the same file with another size or other labels."""
+    ours, theirs = _images_by_name(truth), _images_by_name(baseline_truth)
+    if ours is None or theirs is None:
+        if _content(truth) != _content(baseline_truth):
+            raise PairingError("the two runs were validated on different sets (their instances have no file names to pair them by)")
+        return list(baseline), ""
+    only_ours, only_theirs = sorted(ours.keys() - theirs.keys()), sorted(theirs.keys() - ours.keys())
+    if only_ours or only_theirs:
+        first = (only_ours or only_theirs)[0]
+        raise PairingError(
+            f"the two runs were validated on different sets: {len(only_ours)} image(s) only in this run's, "
+            f"{len(only_theirs)} only in its baseline's (first: {first}); retrain one of them on the same set"
+        )
+    ours_labels, theirs_labels = _labels_by_id(truth), _labels_by_id(baseline_truth)
+    changed = sorted(
+        name for name, image in ours.items()
+        if _size(image) != _size(theirs[name]) or ours_labels[image["id"]] != theirs_labels[theirs[name]["id"]]
+    )
+    if changed:
+        raise PairingError(
+            f"the two runs were validated on different labels: {len(changed)} image(s) differ in size or boxes "
+            f"(first: {changed[0]}); retrain one of them on the same set"
+        )
+    new_id = {int(theirs[name]["id"]): int(image["id"]) for name, image in ours.items()}
+    if all(old == new for old, new in new_id.items()):
+        return list(baseline), ""
+    return [{**d, "image_id": new_id[int(d["image_id"])]} for d in baseline if int(d["image_id"]) in new_id], (
+        "paired by file name (the runs numbered the same validation images differently)"
+    )
+
+
+def _images_by_name(truth: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    names = [image.get("file_name") for image in truth["images"]]
+    if not names or any(not n for n in names) or len(set(names)) < len(names):
         return None
-    return paired_bootstrap(truth, config, baseline, THRESHOLDS[metric], resamples, seed)
+    return {str(image["file_name"]): image for image in truth["images"]}
 
 
-def _artifact(uri: str, run_id: str, path: str) -> Any:
+def _size(image: dict[str, Any]) -> tuple[Any, Any]:
+    return image.get("width"), image.get("height")
+
+
+def _labels_by_id(truth: dict[str, Any]) -> dict[int, Counter]:
+    labels: dict[int, Counter] = {int(i["id"]): Counter() for i in truth["images"]}
+    for ann in truth["annotations"]:
+        box = tuple(round(float(v), 6) for v in ann["bbox"])
+        labels.setdefault(int(ann["image_id"]), Counter())[int(ann["category_id"]), box, int(ann.get("iscrowd", 0))] += 1
+    return labels
+
+
+def _content(truth: dict[str, Any]) -> tuple[Any, ...]:
+    return sorted((int(i["id"]), _size(i)) for i in truth["images"]), _labels_by_id(truth)
+
+
+def _artifact(uri: str, run_id: str, path: str, whose: str) -> Any:
+    """A JSON artifact of the run; FileNotFoundError naming ``whose`` run lacks it."""
     import mlflow.artifacts
+    from mlflow import MlflowClient
 
-    with tempfile.TemporaryDirectory() as folder:
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=folder, tracking_uri=uri)
+    folder, name = path.rsplit("/", 1)
+    if name not in {Path(f.path).name for f in MlflowClient(tracking_uri=uri).list_artifacts(run_id, folder)}:
+        raise FileNotFoundError(f"{whose} ({run_id}) has no {path} (evaluation was off, failed, or the run predates it)")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=tmp, tracking_uri=uri)
         return json.loads(Path(local).read_text())

@@ -33,9 +33,14 @@ def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> P
     if shown.empty:
         return None
     fig, ax = _figure()
-    ax.errorbar(shown[cost], shown[metric], yerr=_errors(shown, metric), fmt="o", capsize=3, color="tab:blue", label="config (95% CI over seeds)")
-    front = shown[shown[flag]].sort_values(cost)
-    ax.step(front[cost], front[metric], where="post", color="tab:red", label="Pareto front")
+    # latency: one colour and one front per device (runs timed elsewhere are not comparable)
+    devices = shown.groupby("latency_device", sort=True) if cost.startswith("latency") and "latency_device" in shown else [("", shown)]
+    for k, (device, part) in enumerate(devices):
+        where = f" on {device}" if device else ""
+        ax.errorbar(part[cost], part[metric], yerr=_errors(part, metric), fmt="o", capsize=3, color=f"C{2 * k}",
+                    label=f"config (95% CI over seeds){where}")
+        front = part[part[flag]].sort_values(cost)
+        ax.step(front[cost], front[metric], where="post", color=f"C{2 * k + 1}", label=f"Pareto front{where}")
     for _, row in shown.iterrows():
         ax.annotate(str(row["name"]), (row[cost], row[metric]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xlabel(COST_LABELS.get(cost, cost))
@@ -47,28 +52,40 @@ def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> P
 
 
 def by_attention(configs: pd.DataFrame, metric: str, path: Path) -> Path | None:
-    """Bars of ``metric`` per attention module, one bar per placement, 95 % intervals; each
-    baseline as a horizontal line with its interval as a band."""
+    """Bars of ``metric`` per attention module: one bar per config (every model, placement and
+    module argument of a sweep), coloured by placement, with that config's own 95 % interval;
+    bars that share attention and placement carry their config's name. Each baseline is a
+    horizontal line with its interval as a band."""
+    from matplotlib.patches import Patch
+
     measured = configs[configs[metric].notna()]
-    baselines = measured[measured["verdict"] == "baseline"]
-    shown = measured[measured["verdict"] != "baseline"]
     if measured.empty:
         return None
+    baselines = measured[measured["verdict"] == "baseline"]
+    shown = measured[measured["verdict"] != "baseline"]
     attentions = list(dict.fromkeys(shown["attention"])) or ["-"]
-    placements = list(dict.fromkeys(shown["placement"]))
-    width = 0.8 / max(1, len(placements))
-    fig, ax = _figure(max(7.0, 1.2 * len(attentions)))
-    for k, placement in enumerate(placements):
-        part = shown[shown["placement"] == placement].groupby("attention", sort=False).first()
-        x = [attentions.index(a) + (k - (len(placements) - 1) / 2) * width for a in part.index]
-        ax.bar(x, part[metric], width, yerr=_errors(part, metric), capsize=3, label=str(placement))
+    colours = {p: f"C{k}" for k, p in enumerate(dict.fromkeys(shown["placement"]))}
+    widest = int(shown.groupby("attention").size().max()) if len(shown) else 1
+    fig, ax = _figure(max(7.0, 0.5 * len(shown) + 1.0, 1.2 * len(attentions)))
+    for a, attention in enumerate(attentions):
+        group = shown[shown["attention"] == attention].sort_values(["placement", "name"], kind="stable")
+        if group.empty:
+            continue
+        width = 0.8 / widest
+        x = a + (np.arange(len(group)) - (len(group) - 1) / 2) * width
+        ax.bar(x, group[metric].to_numpy(float), width, yerr=_errors(group, metric), capsize=3, color=[colours[p] for p in group["placement"]])
+        for xi, (name, crowded) in zip(x, zip(group["name"], group.duplicated("placement", keep=False))):
+            if crowded:
+                ax.text(xi, 0, f" {name}", rotation=90, ha="center", va="bottom", fontsize=6)
+    handles = [Patch(color=c, label=str(p)) for p, c in colours.items()]
     for _, base in baselines.iterrows():
         line = ax.axhline(base[metric], color="black", linestyle="--", linewidth=1, label=str(base["name"]))
+        handles.append(line)
         if pd.notna(base[f"{metric}_lo"]):
             ax.axhspan(base[f"{metric}_lo"], base[f"{metric}_hi"], color=line.get_color(), alpha=0.08)
     ax.set_xticks(range(len(attentions)), attentions, rotation=30, ha="right")
     ax.set_ylabel(metric)
-    ax.legend(title="placement", fontsize=8)
+    ax.legend(handles=handles, title="placement", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.savefig(path)
     return path

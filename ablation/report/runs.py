@@ -21,6 +21,7 @@ METRICS = (
     "coco/AP", "coco/AP50", "coco/AP75", "coco/AP_small", "coco/AP_medium", "coco/AP_large", "coco/AR100",
     "latency_ms", "latency_p90_ms",
 )
+FINAL_STEP_METRIC = "train_seconds"  # logged once, at the final re-validation's step (epochs trained)
 RUN_COLUMNS = [*TAGS, "run_id", "status", "start_time", *PARAMS.values(), *METRICS]
 
 
@@ -80,7 +81,10 @@ def load_runs(uri: str | None, experiment: str, hashes: Iterable[str] | None = N
 
 def epoch_history(uri: str | None, runs: pd.DataFrame, metric: str = "mAP50") -> pd.DataFrame:
     """Per-epoch values of ``metric`` for the FINISHED runs: columns run_id, group_hash, epoch,
-    value. Steps at or past the run's epoch count (the final re-validation of best.pt) are dropped."""
+    value. The final re-validation of best.pt is dropped: it is logged one step after the last
+    epoch trained, with ``train_seconds`` (logged at that step only), which is earlier
+    than ``train.epochs`` when ``train.patience`` stopped the run; runs without that metric fall
+    back to ``train.epochs``."""
     from mlflow.tracking import MlflowClient
 
     from ..track.store import resolve_uri
@@ -88,8 +92,9 @@ def epoch_history(uri: str | None, runs: pd.DataFrame, metric: str = "mAP50") ->
     client = MlflowClient(tracking_uri=resolve_uri(uri))
     records = []
     for run in runs[runs["status"] == FINISHED].itertuples(index=False):
-        epochs = pd.to_numeric(run.epochs, errors="coerce")
+        final = [point.step for point in client.get_metric_history(run.run_id, FINAL_STEP_METRIC)]
+        end = min(final) if final else pd.to_numeric(run.epochs, errors="coerce")
         for point in client.get_metric_history(run.run_id, metric):
-            if pd.isna(epochs) or point.step < epochs:
+            if pd.isna(end) or point.step < end:
                 records.append({"run_id": run.run_id, "group_hash": run.group_hash, "epoch": point.step, "value": point.value})
     return pd.DataFrame(records, columns=["run_id", "group_hash", "epoch", "value"])

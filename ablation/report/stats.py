@@ -75,7 +75,7 @@ def configs_frame(runs: pd.DataFrame, metric: str = "mAP50-95", single_seed: Sin
     rows = [_config_row(group, metric, single_seed) for _, group in runs.groupby("group_hash", sort=False)]
     frame = pd.DataFrame(rows)
     frame["pareto_gflops"] = pareto_front(frame, "gflops", metric)
-    frame["pareto_latency"] = pareto_front(frame, "latency_ms", metric)
+    frame["pareto_latency"] = pareto_front(frame, "latency_ms", metric, within="latency_device")
     order = frame[metric].fillna(-np.inf)
     return frame.assign(_order=-order).sort_values(["model", "_order", "name"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
@@ -90,6 +90,7 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     for c in (*COSTS, *MEANS):
         # latency: the median over seeds, so one run timed while something else ran cannot move it
         row[c] = done[c].median() if c.startswith("latency") else done[c].mean()
+    row.update(_latency_device(done))
     pairs = done.dropna(subset=[f"delta_{metric}"]) if f"delta_{metric}" in done else done.iloc[:0]
     for m in COMPARED:
         row[f"delta_{m}"], row[f"delta_{m}_lo"], row[f"delta_{m}_hi"] = t_interval(pairs[f"delta_{m}"])
@@ -98,8 +99,23 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     if len(pairs) == 1 and single_seed is not None and not _is_baseline(first):
         boot = single_seed(pairs.iloc[0])
     row["boot_delta"], row["boot_lo"], row["boot_hi"] = (boot.delta, boot.lo, boot.hi) if boot else (np.nan,) * 3
+    row["boot_note"] = boot.note if boot else ""  # how the image bootstrap paired the runs, or why it failed
     row["verdict"] = _verdict(first, len(done), row, metric, boot)
     return row
+
+
+def _latency_device(done: pd.DataFrame) -> dict[str, object]:
+    """``latency_device`` of a config's timed runs. Runs timed on different devices or thread
+    counts are not comparable: the config then has no latency (NaN) and the device reads
+    ``mixed: A | B`` (``latency_mixed``), so it is left off the latency Pareto front."""
+    if "latency_device" not in done:
+        return {"latency_device": "", "latency_mixed": False}
+    timed = done[done["latency_ms"].notna()]
+    devices = sorted({str(d) for d in timed["latency_device"].fillna("")}, key=str)
+    if len(devices) < 2:
+        return {"latency_device": devices[0] if devices else "", "latency_mixed": False}
+    return {"latency_device": "mixed: " + " | ".join(d or "unknown" for d in devices), "latency_mixed": True,
+            "latency_ms": np.nan, "latency_p90_ms": np.nan}
 
 
 def _is_baseline(run: pd.Series) -> bool:
@@ -119,15 +135,17 @@ def _verdict(first: pd.Series, finished: int, row: dict[str, object], metric: st
     return verdict(float(row[f"delta_{metric}_lo"]), float(row[f"delta_{metric}_hi"]))  # type: ignore[arg-type]
 
 
-def pareto_front(frame: pd.DataFrame, cost: str, gain: str) -> pd.Series:
+def pareto_front(frame: pd.DataFrame, cost: str, gain: str, within: str | None = None) -> pd.Series:
     """True for the rows no other row beats (cost <= and gain >=, one strictly); rows missing
-    either value are never on the front."""
+    either value are never on the front. ``within``: a column whose rows are compared only among
+    themselves (latency: one front per ``latency_device``)."""
     if cost not in frame or gain not in frame:
         return pd.Series(False, index=frame.index)
     x, y = frame[cost].to_numpy(dtype=float), frame[gain].to_numpy(dtype=float)
+    group = frame[within].astype(str).to_numpy() if within in frame else np.zeros(len(frame))
     ok = np.isfinite(x) & np.isfinite(y)
     front = []
     for i in range(len(frame)):
-        beaten = ok & (x <= x[i]) & (y >= y[i]) & ((x < x[i]) | (y > y[i]))
+        beaten = ok & (group == group[i]) & (x <= x[i]) & (y >= y[i]) & ((x < x[i]) | (y > y[i]))
         front.append(bool(ok[i] and not beaten.any()))
     return pd.Series(front, index=frame.index)

@@ -35,7 +35,8 @@ def summarise(
     runs = load_runs(uri, experiment, hashes)
 
     def single_seed(run: pd.Series):  # noqa: ANN202 - stats.SingleSeed
-        return run_bootstrap(uri, run["run_id"], run["baseline_run_id"], metric, resamples, seed)
+        label = f"{run['name']} (seed {run['seed']:g})"
+        return run_bootstrap(uri, run["run_id"], run["baseline_run_id"], metric, resamples, seed, label)
 
     configs = configs_frame(runs, metric, single_seed)
     return Summary(uri, experiment, metric, with_deltas(runs) if not runs.empty else runs, configs)

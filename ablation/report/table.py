@@ -21,8 +21,9 @@ def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFra
     out["verdict"] = configs["verdict"]
     out["params (M)"] = [_number(v / 1e6, 3) for v in configs["params"]]
     out["GFLOPs"] = [_number(v, 2) for v in configs["gflops"]]
-    if configs["latency_ms"].notna().any():
-        out["latency ms"] = [_number(v, 2) for v in configs["latency_ms"]]
+    if configs["latency_ms"].notna().any() or configs.get("latency_mixed", pd.Series(dtype=bool)).any():
+        mixed = configs.get("latency_mixed", pd.Series(False, index=configs.index)).fillna(False)
+        out["latency ms"] = ["mixed devices" if m else _number(v, 2) for v, m in zip(configs["latency_ms"], mixed)]
     return out.reset_index(drop=True)
 
 

@@ -58,8 +58,9 @@ def layer_of(key: str) -> int | None:
 
 
 def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """The model tensors of a ``.pt`` file (FP32, CPU): an upstream checkpoint (its ``ema``, else
-    its ``model``; as upstream's own loaders prefer) or a bare state dict."""
+    """The model tensors of a ``.pt`` file (FP32, CPU): an upstream checkpoint (its ``model``, as
+    upstream's train.py reads ``--weights``; its ``ema`` only when it has no model) or a bare
+    state dict."""
     file = Path(path).expanduser()
     if not file.is_file():
         raise CheckpointError(f"checkpoint {path} not found; pass train.weights=/absolute/path/to/base.pt.")
@@ -101,8 +102,9 @@ def _upstream_top_level() -> Iterator[None]:
 
 
 def _model_state(loaded: Any, file: Path) -> Mapping[str, torch.Tensor]:
-    if isinstance(loaded, Mapping) and any(isinstance(loaded.get(k), nn.Module) for k in ("ema", "model")):
-        module = loaded["ema"] if isinstance(loaded.get("ema"), nn.Module) else loaded["model"]
+    if isinstance(loaded, Mapping) and any(isinstance(loaded.get(k), nn.Module) for k in ("model", "ema")):
+        # upstream's train.py reads ``ckpt['model']`` (after training strip_optimizer has put the EMA there)
+        module = loaded["model"] if isinstance(loaded.get("model"), nn.Module) else loaded["ema"]
         return module.state_dict()
     if isinstance(loaded, Mapping) and isinstance(loaded.get("model"), Mapping):
         loaded = loaded["model"]

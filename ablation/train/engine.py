@@ -87,9 +87,11 @@ def train_upstream(
     options: dict[str, Any],
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     on_note: Callable[[dict[str, str]], None] | None = None,
+    observers: dict[str, Callable[..., None]] | None = None,
 ) -> TrainResult:
     """Train with upstream ``train.main``; ``options`` are ``train.run`` keyword arguments plus
-    ours: ``amp`` (auto/true/false) and ``deterministic`` (strict/warn), see ``conf/train``."""
+    ours: ``amp`` (auto/true/false) and ``deterministic`` (strict/warn), see ``conf/train``.
+    ``observers``: more upstream callbacks (hook name → action) that only observe."""
     setup()
     import torch
     from yolov5 import train
@@ -159,6 +161,8 @@ def train_upstream(
     callbacks.register_action("on_train_epoch_start", callback=epoch_start)
     callbacks.register_action("on_train_batch_end", callback=batch_end)
     callbacks.register_action("on_model_save", callback=model_save)
+    for hook, action in (observers or {}).items():
+        callbacks.register_action(hook, callback=action)
     note({"deterministic": deterministic})
     start = time.perf_counter()
     with (

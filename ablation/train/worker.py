@@ -6,9 +6,10 @@ training stack first, then reads ``{"job": JOB.json, "log": LOG}`` from stdin; i
 then on goes to LOG, after what it printed while waiting (EARLY.log). The child never touches
 MLflow: per-epoch metrics and notes are appended to ``events.jsonl`` next to JOB.json, which the
 waiting job process logs as they come. After training, best.pt is evaluated here too (COCO
-metrics, latency: ``ablation.evaluate``). The outcome is written there too, as ``result.json`` or,
-on failure, ``error.txt`` with the traceback. A child dies with the job process that started it
-(``--parent PID``): an orphan would train on, unrecorded, into a folder a re-run resumes from.
+metrics on the detections of upstream's final validation, latency: ``ablation.evaluate``). The
+outcome is written there too, as ``result.json`` or, on failure, ``error.txt`` with the traceback.
+A child dies with the job process that started it (``--parent PID``): an orphan would train on,
+unrecorded, into a folder a re-run resumes from.
 """
 
 from __future__ import annotations
@@ -88,17 +89,20 @@ def train(job_file: Path) -> int:
             import torch
 
             from ..evaluate import evaluate_trained
+            from ..evaluate.final import Detections
             from .engine import train_upstream
 
             if job.get("threads"):
                 torch.set_num_threads(int(job["threads"]))
             emit("params", values={"torch_threads": str(torch.get_num_threads())})
+            final = Detections()  # upstream's final validation of best.pt: the COCO metrics' detections
             result = train_upstream(
                 job["options"],
                 on_epoch=lambda epoch, values: emit("metrics", step=epoch, values=values),
                 on_note=lambda values: emit("params", values=values),
+                observers=final.callbacks(),
             )
-            evaluation = evaluate_trained(job, result.best, folder)  # errors become *_error entries
+            evaluation = evaluate_trained(job, result.best, folder, final)  # errors become *_error entries
         record = {**asdict(result), "images_per_second": result.images_per_second, **evaluation}
         (folder / RESULT).write_text(json.dumps(record, default=str, indent=1))
         return 0

@@ -29,6 +29,8 @@ def test_worker_writes_coco_metrics_and_latency_into_result_json(
     assert worker.train(tmp_path / "job.json") == 0, (tmp_path / worker.ERROR).read_text()
     result = json.loads((tmp_path / worker.RESULT).read_text())
     assert result["final"] == {"mAP50": 0.0} and "coco_error" not in result and "latency_error" not in result
+    assert result["coco_source"] == "val.run of best.pt"  # training was replaced: no final validation was seen
+    assert result["coco_seconds"] > 0 and result["latency_seconds"] > 0
     assert {"AP", "AP50", "AR100"} <= set(result["coco"]) <= set(STATS)
     assert all(0.0 <= v <= 1.0 for v in result["coco"].values())
     assert 0 < result["latency"]["median_ms"] <= result["latency"]["p90_ms"]
@@ -45,6 +47,8 @@ def test_worker_writes_coco_metrics_and_latency_into_result_json(
 def test_no_checkpoint_is_recorded_per_part_not_raised(shapes: Path, tmp_path: Path) -> None:
     out = evaluate_trained(job(shapes), None, tmp_path)
     sentence = "FileNotFoundError: training left no best.pt to evaluate (None)"
+    timings = {k: out.pop(k) for k in ("coco_seconds", "coco_cpu_seconds", "latency_seconds", "latency_cpu_seconds")}
+    assert all(v >= 0 for v in timings.values())
     assert out == {"coco_error": sentence, "latency_error": sentence}
 
 
@@ -68,11 +72,14 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
         "coco": {"AP": 0.25, "AP50": 0.5},
         "latency": {"median_ms": 2.0, "p90_ms": 3.0, "device": "cpu (2 threads)", "precision": "fp32", "imgsz": 64, "warmup": 1, "repeats": 3},
         "eval_files": {"predictions": str(predictions), "instances": str(tmp_path / "gone.json")},
+        "coco_source": "upstream final validation", "coco_seconds": 1.5, "latency_seconds": 4.0,
     }
     logged = records(result)
-    assert logged.metrics == {"coco/AP": 0.25, "coco/AP50": 0.5, "latency_ms": 2.0, "latency_p90_ms": 3.0}
+    assert logged.metrics == {"coco/AP": 0.25, "coco/AP50": 0.5, "latency_ms": 2.0, "latency_p90_ms": 3.0,
+                              "coco_seconds": 1.5, "latency_seconds": 4.0}
     assert logged.params == {
         "latency_device": "cpu (2 threads)", "latency_imgsz": "64", "latency_repeats": "3", "latency_warmup": "1", "latency_precision": "fp32",
+        "coco_source": "upstream final validation",
     }
     assert logged.tags == {} and logged.artifacts == [predictions] and logged.folder == "eval"
     failed = records({"coco_error": "CocoError: x", "latency_error": ""})

@@ -51,3 +51,33 @@ def test_percentile_is_numpys_linear_percentile() -> None:
 
 def test_device_label_names_the_thread_count() -> None:
     assert device_label(torch.device("cpu")) == f"cpu ({torch.get_num_threads()} threads)"
+
+
+def test_passes_run_with_a_fresh_processes_flags_and_trainings_flags_come_back() -> None:
+    """Training leaves upstream's init_seeds(deterministic=True) flags set; upstream's val/detect
+    time the model without them."""
+    seen: list[tuple[bool, bool, bool]] = []
+    model = tiny_model()
+    model.register_forward_pre_hook(lambda *_: seen.append(
+        (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)))
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(True, warn_only=True)  # as train.deterministic=warn leaves them
+    torch.backends.cudnn.deterministic = True
+    try:
+        measure_latency(model, imgsz=64, warmup=1, repeats=2)
+        assert seen == [(False, False, False)] * 3
+        assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
+        assert torch.backends.cudnn.deterministic
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
+
+
+def test_best_pt_is_loaded_fused_in_eval_mode_and_fp32_on_cpu(best_pt) -> None:  # noqa: ANN001 - fixture
+    from ablation.evaluate.latency import load_inference_model
+
+    model = load_inference_model(best_pt, "cpu")
+    assert not model.training and all(not m.training for m in model.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # Conv+BN fused
+    assert {p.dtype for p in model.parameters()} == {torch.float32}

@@ -65,3 +65,23 @@ def resampled(truth: dict[str, Any], dets: list[dict[str, Any]], positions: np.n
                                for j, a in enumerate(a for a in truth["annotations"] if a["image_id"] == ids[p])]
         out += [{**d, "image_id": k + 1} for d in dets if d["image_id"] == ids[p]]
     return new, out
+
+
+def crowded_set(seed: int, images: int = 6, per_class: int = 130) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``coco_set`` plus, on some images, more than 100 detections of one class (the cap that
+    COCOeval applies per image and class): jittered copies of a few boxes and false positives."""
+    truth, dets = coco_set(seed, images=images)
+    rng = np.random.default_rng(seed + 100)
+    for image in truth["images"][::2]:
+        boxes = [a for a in truth["annotations"] if a["image_id"] == image["id"] and not a["iscrowd"]] or [
+            {"category_id": 1, "bbox": [10.0, 10.0, 20.0, 20.0]}]
+        category = boxes[0]["category_id"]
+        for _ in range(per_class):
+            x, y, w, h = boxes[int(rng.integers(0, len(boxes)))]["bbox"]
+            if rng.random() < 0.5:  # a near or loose copy: matches at some IoU thresholds only
+                box = [x + rng.normal(0, 2.0), y + rng.normal(0, 2.0), w * rng.uniform(0.8, 1.2), h * rng.uniform(0.8, 1.2)]
+            else:
+                box = [*rng.uniform(0, 40, 2), *rng.uniform(4, 24, 2)]
+            dets.append({"image_id": image["id"], "category_id": category, "bbox": [float(v) for v in box],
+                         "score": round(float(rng.random()), 3)})
+    return truth, dets

@@ -8,7 +8,7 @@ import pytest
 from ablation.report.bootstrap import paired_bootstrap
 from ablation.report.cocoap import IOU_50, IOU_50_95, match
 
-from .coco_sets import coco_set, pycocotools_ap, resampled
+from .coco_sets import coco_set, crowded_set, pycocotools_ap, resampled
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -27,6 +27,24 @@ def test_ap_of_a_resample_equals_pycocotools_on_the_resampled_set() -> None:
         positions = rng.integers(0, len(truth["images"]), len(truth["images"]))
         _, ap50 = pycocotools_ap(*resampled(truth, dets, positions))
         assert matched.average_precision(positions) == pytest.approx(ap50, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ap_of_resamples_at_every_iou_with_over_100_detections_per_image_and_class(seed: int) -> None:
+    truth, dets = crowded_set(seed)
+    per_image_class: dict[tuple[int, int], int] = {}
+    for d in dets:
+        per_image_class[d["image_id"], d["category_id"]] = per_image_class.get((d["image_id"], d["category_id"]), 0) + 1
+    assert max(per_image_class.values()) > 100  # the cap matters on this set
+    at_50_95, at_50 = match(truth, dets, IOU_50_95), match(truth, dets, IOU_50)
+    ap, ap50 = pycocotools_ap(truth, dets)
+    assert (at_50_95.average_precision(), at_50.average_precision()) == pytest.approx((ap, ap50), abs=1e-9)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        positions = rng.integers(0, len(truth["images"]), len(truth["images"]))
+        ap, ap50 = pycocotools_ap(*resampled(truth, dets, positions))
+        assert at_50_95.average_precision(positions) == pytest.approx(ap, abs=1e-9)
+        assert at_50.average_precision(positions) == pytest.approx(ap50, abs=1e-9)
 
 
 def test_perfect_detections_score_one_and_none_score_zero() -> None:

@@ -93,3 +93,41 @@ def test_single_seed_verdict_without_artifacts(store_uri: str) -> None:
     assert configs.loc["yolov5n-se-neck", "verdict"] == "single seed"
     assert configs.loc["yolov5n-se-neck", "delta_mAP50-95"] == pytest.approx(DELTAS["se"][0])
     assert np.isnan(configs.loc["yolov5n-se-neck", "delta_mAP50-95_lo"])
+
+
+def test_duplicate_finished_runs_of_one_config_count_once_the_newest(store_uri: str) -> None:
+    from ablation.track import Store
+
+    from .conftest import log_run, values
+
+    store = Store(store_uri, "duplicates")
+    for seed in SEEDS:
+        log_run(store, "yolov5n-none", "none", seed, values("none", seed))
+        log_run(store, "yolov5n-se-neck", "se", seed, {**values("se", seed), "mAP50-95": 0.9})  # an older finished run
+        log_run(store, "yolov5n-se-neck", "se", seed, values("se", seed))  # the same config finished again
+    log_run(store, "yolov5n-none", "none", 0, {**values("none", 0), "mAP50-95": 0.1}, status="FAILED")  # a later failed retry
+    summary = summarise(store_uri, "duplicates")
+    assert len(summary.runs) == 2 * len(SEEDS)
+    se = by_name(summary).loc["yolov5n-se-neck"]
+    assert (se["seeds"], se["n"], se["pairs"]) == (3, 3, 3)
+    assert (se["delta_mAP50-95"], se["delta_mAP50-95_lo"], se["delta_mAP50-95_hi"]) == pytest.approx(by_hand(list(DELTAS["se"])))
+    assert by_name(summary).loc["yolov5n-none", "mAP50-95"] == pytest.approx(np.mean(list(BASE.values())))
+
+
+def test_a_missing_baseline_seed_pairs_the_other_seeds_only(store_uri: str) -> None:
+    from ablation.track import Store
+
+    from .conftest import log_run, values
+
+    store = Store(store_uri, "missing-baseline-seed")
+    for seed in SEEDS:
+        if seed != 2:  # the baseline of seed 2 never ran
+            log_run(store, "yolov5n-none", "none", seed, values("none", seed))
+        log_run(store, "yolov5n-se-neck", "se", seed, values("se", seed))
+    summary = summarise(store_uri, "missing-baseline-seed")
+    se = by_name(summary).loc["yolov5n-se-neck"]
+    assert (se["n"], se["pairs"]) == (3, 2)
+    assert se["mAP50-95"] == pytest.approx(np.mean([BASE[s] + DELTAS["se"][i] for i, s in enumerate(SEEDS)]))
+    assert (se["delta_mAP50-95"], se["delta_mAP50-95_lo"], se["delta_mAP50-95_hi"]) == pytest.approx(by_hand(list(DELTAS["se"][:2])))
+    runs = summary.runs.set_index(["name", "seed"])
+    assert np.isnan(runs.loc[("yolov5n-se-neck", 2), "delta_mAP50-95"]) and pd.isna(runs.loc[("yolov5n-se-neck", 2), "baseline_run_id"])

@@ -1,0 +1,62 @@
+"""``scripts/bench_overhead.py --fast`` runs (so the cost benchmark cannot rot), and the COCO
+detections a run logs are those of a second pass of upstream's ``val.run`` over its best.pt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vendor.yolov5 import compat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow  # trains two configs on both sides
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    work = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_overhead.py"), "--fast", "--work", str(work), "--json", str(work / "bench.json")],
+        cwd=ROOT, env=compat.launch_environ(), capture_output=True, text=True, timeout=1500,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "results.csv identical to plain upstream's: yes" in done.stdout and "NO" not in done.stdout
+    return work, json.loads((work / "bench.json").read_text())
+
+
+def test_fast_benchmark_splits_training_path_and_evaluation(bench: tuple[Path, dict]) -> None:
+    _, report = bench
+    assert report["configs"] == ["yolov5n-none", "yolov5n-se-neck"]
+    (round_,) = report["rounds"]
+    assert round_["plain"] > 0 and round_["ours"] > 0 and round_["plain_cpu"] > 0 and round_["ours_cpu"] > 0
+    assert round_["identical"] == {"yolov5n-none": True, "yolov5n-se-neck": True}
+    assert round_["coco_source"] == {"yolov5n-none": "upstream final validation", "yolov5n-se-neck": "upstream final validation"}
+    for seconds in round_["evaluation"].values():
+        assert seconds["coco_seconds"] > 0 and seconds["latency_seconds"] > 0
+    total = sum(sum(v.values()) for v in round_["evaluation"].values())
+    assert report["evaluation_per_config"] == pytest.approx(total / 2)
+    assert report["training_path_overhead_per_config"] == pytest.approx((round_["ours"] - total - round_["plain"]) / 2)
+
+
+def test_logged_detections_equal_a_second_pass_of_upstreams_validation(bench: tuple[Path, dict]) -> None:
+    """The detections taken from training's final validation are exactly val.run's of best.pt."""
+    from ablation.evaluate.upstream import predict
+
+    work, _ = bench
+    for job in (work / "sweep0").iterdir():
+        if not (job / "job.json").is_file():
+            continue
+        options = json.loads((job / "job.json").read_text())["options"]
+        instances = json.loads((job / "eval" / "instances_val.json").read_text())
+        logged = json.loads((job / "eval" / "predictions.json").read_text())
+        again = predict(Path(options["data"]), job / "train" / "weights" / "best.pt", options, instances, job / "again")
+        assert logged and len(logged) == len(again)
+        key = lambda d: (d["image_id"], -d["score"], d["category_id"], d["bbox"])  # noqa: E731
+        for ours, theirs in zip(sorted(logged, key=key), sorted(again, key=key)):
+            assert (ours["image_id"], ours["category_id"]) == (theirs["image_id"], theirs["category_id"])
+            assert ours["bbox"] == pytest.approx(theirs["bbox"], abs=1e-2) and ours["score"] == pytest.approx(theirs["score"], abs=1e-4)
