@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import ast
-import glob
 import hashlib
 import json
 import os
@@ -137,20 +136,21 @@ def package_versions() -> dict[str, str]:
 def data_fingerprint(data_cfg: Any) -> str:
     """Digest of the class count, the train and val image lists and their label files' contents;
     ``unreadable`` when the dataset cannot be resolved (planning then says why)."""
+    from .data.dataset import label_paths
     from .data.resolve import DataError, resolve
 
     try:
         with tempfile.TemporaryDirectory(prefix="ablation-fingerprint-") as tmp:
             dataset = resolve(data_cfg, Path(tmp))
-            root, files = split_files(dataset.yaml)
+            files = {split: dataset.images(split) for split in ("train", "val")}  # upstream's listing (data.dataset)
+            prefix = str(dataset.root) + os.sep
     except (DataError, OSError):
         return UNREADABLE
     digest = hashlib.sha1(f"nc={dataset.nc}\n".encode())
-    prefix = root + os.sep
     for split, images in files.items():
-        for image in images:
+        for image, labels in zip(images, label_paths(images)):
             name = image[len(prefix):] if image.startswith(prefix) else image  # a moved copy keeps its digest
-            digest.update(f"{split}|{name}|{_size(image)}|{content_digest(label_file(image))}\n".encode())
+            digest.update(f"{split}|{name}|{_size(image)}|{content_digest(labels)}\n".encode())
     return digest.hexdigest()[:10]
 
 
@@ -173,44 +173,6 @@ def files_fingerprint(cfg: DictConfig) -> str:
     weights = str(train.get("weights") or "")
     parts["weights"] = content_digest(str(Path(weights).expanduser().resolve())) if weights else ""
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:10]
-
-
-def split_files(data_yaml: Path) -> tuple[str, dict[str, list[str]]]:
-    """The dataset root and ``{split: sorted absolute image paths}`` for train and val of a
-    normalised data yaml (``data.resolve``), listed by upstream's rules: a folder is globbed
-    recursively (``**/*.*``), a .txt file lists images (``./x`` relative to its folder).
-
-    The one place that lists a dataset's files for its fingerprint; plain strings, not pathlib,
-    because pathlib triples the time on a COCO-size set."""
-    import yaml
-
-    from .data.resolve import IMAGE_SUFFIXES
-
-    data = yaml.safe_load(Path(data_yaml).read_text())
-    files: dict[str, list[str]] = {}
-    for split in ("train", "val"):
-        found: set[str] = set()
-        for entry in data[split] if isinstance(data[split], list) else [data[split]]:
-            entry = str(entry)
-            if os.path.isdir(entry):
-                found.update(glob.glob(os.path.join(entry, "**", "*.*"), recursive=True))
-            elif os.path.isfile(entry):
-                found.update(_listed(entry))
-        files[split] = sorted(os.path.abspath(f) for f in found if os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES)
-    return os.path.abspath(str(data["path"])), files
-
-
-def label_file(image: str) -> str:
-    """Upstream's rule (``img2label_paths``): the last ``/images/`` becomes ``/labels/``, suffix ``.txt``."""
-    images, labels = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
-    return labels.join(image.rsplit(images, 1)).rsplit(".", 1)[0] + ".txt"
-
-
-def _listed(listing: str) -> list[str]:
-    parent = os.path.dirname(listing) + os.sep
-    with open(listing) as f:
-        lines = [line.strip() for line in f.read().splitlines() if line.strip()]
-    return [parent + line[2:] if line.startswith("./") else line for line in lines]
 
 
 _contents: dict[str, tuple[int, int, str]] = {}  # file → (size, mtime_ns, content digest)

@@ -161,10 +161,6 @@ def test_the_code_of_a_module_is_its_file_and_what_it_imports_from_our_packages(
     ]
 
 
-def test_label_files_follow_upstream_s_rule() -> None:
-    assert fingerprint.label_file("/d/images/x/images/train/a.b.jpg") == "/d/images/x/labels/train/a.b.txt"
-
-
 def test_fingerprints_of_one_expansion_list_each_dataset_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     calls: list[object] = []
     real = fingerprint.data_fingerprint
