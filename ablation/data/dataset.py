@@ -11,6 +11,7 @@ value, classes merged with ``single_cls``). Importing this module imports neithe
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 from dataclasses import dataclass, field, replace
@@ -123,8 +124,6 @@ def label_paths(images: list[str]) -> list[str]:
 def verify(paths: list[Path], single_cls: bool = False) -> Split:
     """Upstream's loader over ``paths`` (``rect=False``: sorted order); sizes as its ``load_image``
     decodes the images (OpenCV applies EXIF orientation; images without it are not decoded)."""
-    import contextlib
-
     from PIL import Image
 
     loader = _dataloaders().LoadImagesAndLabels(
