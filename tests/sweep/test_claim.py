@@ -98,19 +98,23 @@ def test_only_a_run_stopped_from_outside_with_its_checkpoint_resumes(checkpoint:
 def test_claims_at_the_same_moment_leave_one_run_and_one_trainer(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     Store(uri, "ablation").experiment_id  # noqa: B018 - created once, as the sweep does
-    barrier, decisions = threading.Barrier(3), []
+    stores = [Store(uri, "ablation") for _ in range(3)]
+    barrier, decisions, errors = threading.Barrier(3, timeout=120), [], []
 
-    def contend() -> None:
-        store = Store(uri, "ablation")
-        barrier.wait()
-        create = lambda tags: store.start("cfg", {"config_hash": "h1", **tags})  # noqa: E731
-        decisions.append(claims.claim(store, "h1", create, Timing(settle_s=1.0)))
+    def contend(store: Store) -> None:
+        try:
+            barrier.wait()
+            create = lambda tags: store.start("cfg", {"config_hash": "h1", **tags})  # noqa: E731
+            decisions.append(claims.claim(store, "h1", create, Timing(settle_s=1.0)))
+        except Exception as err:  # noqa: BLE001 - reported below, not lost in the thread
+            errors.append(err)
 
-    threads = [threading.Thread(target=contend) for _ in range(3)]
+    threads = [threading.Thread(target=contend, args=(store,)) for store in stores]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=300)
+    assert not errors
     kinds = sorted(d.kind for d in decisions)
     assert kinds == [BUSY, BUSY, NEW]
     winner = next(d for d in decisions if d.kind == NEW)
