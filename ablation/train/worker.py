@@ -6,8 +6,8 @@ training stack first, then reads ``{"job": JOB.json, "log": LOG}`` from stdin; i
 then on goes to LOG, after what it printed while waiting (EARLY.log). The child never touches
 MLflow: per-epoch metrics and notes are appended to ``events.jsonl`` next to JOB.json, which the
 waiting job process logs as they come. After training, best.pt is evaluated here too (COCO
-metrics on the detections of upstream's final validation, latency: ``ablation.evaluate``). The outcome is written there too, as ``result.json`` or,
-on failure, ``error.txt`` with the traceback.
+metrics on the detections of upstream's final validation, latency: ``ablation.evaluate``). The
+outcome is written there too, as ``result.json`` or, on failure, ``error.txt`` with the traceback.
 """
 
 from __future__ import annotations
