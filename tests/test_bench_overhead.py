@@ -44,7 +44,9 @@ def test_fast_benchmark_splits_training_path_and_evaluation(bench: tuple[Path, d
 
 
 def test_logged_detections_equal_a_second_pass_of_upstreams_validation(bench: tuple[Path, dict]) -> None:
-    """The detections taken from training's final validation are exactly val.run's of best.pt."""
+    """The detections taken from training's final validation are val.run's of best.pt: the same
+    images, classes and count, boxes and scores equal up to the rounding of the results
+    (3 decimals of a pixel, 5 of a score; float sums can differ in the last digit)."""
     from ablation.evaluate.upstream import predict
 
     work, _ = bench
@@ -56,7 +58,13 @@ def test_logged_detections_equal_a_second_pass_of_upstreams_validation(bench: tu
         logged = json.loads((job / "eval" / "predictions.json").read_text())
         again = predict(Path(options["data"]), job / "train" / "weights" / "best.pt", options, instances, job / "again")
         assert logged and len(logged) == len(again)
-        key = lambda d: (d["image_id"], -d["score"], d["category_id"], d["bbox"])  # noqa: E731
-        for ours, theirs in zip(sorted(logged, key=key), sorted(again, key=key)):
-            assert (ours["image_id"], ours["category_id"]) == (theirs["image_id"], theirs["category_id"])
-            assert ours["bbox"] == pytest.approx(theirs["bbox"], abs=1e-2) and ours["score"] == pytest.approx(theirs["score"], abs=1e-4)
+        pool: dict[tuple[int, int], list[list[float]]] = {}
+        for d in again:
+            pool.setdefault((d["image_id"], d["category_id"]), []).append([*d["bbox"], d["score"]])
+        for d in logged:
+            ours = [*d["bbox"], d["score"]]
+            candidates = pool.get((d["image_id"], d["category_id"]), [])
+            assert candidates, f"no second-pass detection of class {d['category_id']} in image {d['image_id']}"
+            nearest = min(candidates, key=lambda c: max(abs(x - y) for x, y in zip(ours, c)))
+            assert max(abs(x - y) for x, y in zip(ours, nearest)) <= 2e-3
+            candidates.remove(nearest)
