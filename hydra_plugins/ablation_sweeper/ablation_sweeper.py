@@ -58,11 +58,13 @@ class AblationSweeper(BasicSweeper):
             finish_sweep, finished_hashes, grid_for, job_result, open_store, plan_children, plan_sweep, print_plan, start_sweep,
         )
         from ablation.planner import plan
+        from ablation.sweep_rounds import job_batches, print_prior
 
         assert self.config is not None and self.launcher is not None
         assert self.hydra_context is not None
         loader, config = self.hydra_context.config_loader, self.config
         entries = grid_for(str(config.hydra.job.config_name), arguments, lambda job: loader.load_sweep_config(config, job))
+        print_prior(self.config, entries)  # what earlier runs say this grid can detect, before anything trains
         if self.plan_only:
             out = Path(str(self.config.out)).expanduser()
             code = print_plan(plan(entries, out, self.config.preflight), out)
@@ -74,8 +76,9 @@ class AblationSweeper(BasicSweeper):
         sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
         rows = plan_sweep(todo, sweep_dir / "plan", self.config.preflight)
         store = open_store(self.config)
-        jobs = [[*e.overrides, f"planned='{sweep_dir / 'plan' / rows[e.name].name}.json'"] for e in todo]
-        batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size))
+        jobs = {e.config_hash: [*e.overrides, f"planned='{sweep_dir / 'plan' / rows[e.name].name}.json'"] for e in todo}
+        # the fixed design: every job; adaptive seeds: round after round (ablation.sweep_rounds)
+        batches = job_batches(self.config, entries, done, jobs, store, lambda j: self.split_overrides_to_chunks(j, self.max_batch_size))
         plan_children(len(jobs) if isinstance(self.launcher, BasicLauncher) else 0)
         sweep = start_sweep(store, arguments, sweep_dir, len(jobs), [e for e in entries if e.config_hash in done])
         parent = f"tracking.parent_run_id={sweep.run_id}"
