@@ -36,6 +36,10 @@ def test_report_page_shows_table_figures_and_escaped_names(report: tuple[Path, s
     assert "yolov5n-&lt;gam&gt;&amp;-neck" in text and "<gam>" not in text
     assert "RuntimeError: &lt;boom&gt; &amp; co" in text  # the failed runs' error, escaped
     assert '<td class="better">better</td>' in text and '<td class="failed">failed</td>' in text
+    # the family's verdict: raw / adjusted p-values, the interval's level, power per row and for the table
+    assert "<th>p / p adj (holm)</th>" in text and "<th>CI level</th>" in text and "<th>min detectable Δ</th>" in text
+    assert "Power: paired seed spread of mAP50-95" in text and "Δ 0.5 points needs" in text
+    assert "Holm tests the k-th smallest p at" in text
 
 
 def test_export_rows_per_config_or_per_run(seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,6 +53,10 @@ def test_export_rows_per_config_or_per_run(seeded_store: str, tmp_path: Path, ca
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert len(configs) == 5 and len(runs) == 15
     assert {"mAP50-95_lo", "mAP50-95_hi", "delta_mAP50-95", "delta_mAP50-95_lo", "verdict", "n"} <= set(configs.columns)
+    assert {"p_value", "p_adjusted", "family_lo", "family_hi", "family_confidence", "min_detectable_delta", "correction"} <= set(configs.columns)
+    se = configs.loc["yolov5n-se-neck"]
+    assert se["p_value"] < se["p_adjusted"] <= 0.05 and se["family_lo"] > 0 and se["min_detectable_delta"] > 0
+    assert "p / p adj (holm)" in printed and "Power: paired seed spread" in printed
     assert configs.loc["yolov5n-<gam>&-neck", "verdict"] == "failed"
     assert {"status", "seed", "delta_mAP50-95", "baseline_run_id"} <= set(runs.columns)
     assert (runs["status"] == "FAILED").sum() == 3
