@@ -59,6 +59,7 @@ class Sweep:
     run_id: str
     sweep_dir: Path
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    verdict: dict[str, Any] = field(default_factory=dict)  # the run's ``verdict.correction`` / ``verdict.alpha``
 
 
 def open_store(config: DictConfig) -> Store:
@@ -144,13 +145,13 @@ def report_sweep(sweep: Sweep, hashes: set[str]) -> bool:
     from .report.export import write_csv
     from .report.page import write_report
     from .report.summary import summarise
-    from .report.table import format_table
+    from .report.table import format_table, power_line
 
     try:
-        summary = summarise(sweep.store.uri, sweep.store.experiment, hashes=hashes)
+        summary = summarise(sweep.store.uri, sweep.store.experiment, hashes=hashes, **sweep.verdict)
         if summary.configs.empty:
             return False
-        print("\n" + format_table(summary.configs, summary.metric))
+        print("\n" + format_table(summary.configs, summary.metric) + "\n" + power_line(summary))
         sweep.store.log_artifact(sweep.run_id, write_csv(summary, sweep.sweep_dir / "results.csv"))
         for path in write_report(summary, sweep.sweep_dir):
             sweep.store.log_artifact(sweep.run_id, path, "report")

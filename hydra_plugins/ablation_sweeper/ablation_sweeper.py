@@ -81,6 +81,7 @@ class AblationSweeper(BasicSweeper):
         batches = job_batches(self.config, entries, done, jobs, store, lambda j: self.split_overrides_to_chunks(j, self.max_batch_size))
         plan_children(len(jobs) if isinstance(self.launcher, BasicLauncher) else 0)
         sweep = start_sweep(store, arguments, sweep_dir, len(jobs), [e for e in entries if e.config_hash in done])
+        sweep.verdict = {k: v for k, v in (self.config.get("verdict") or {}).items() if k in ("correction", "alpha")}
         parent = f"tracking.parent_run_id={sweep.run_id}"
         results: list[dict[str, Any]] = []
         returns: list[Sequence[Any]] = []
