@@ -35,7 +35,8 @@ BASELINE_LABEL = "-"
 # ``evaluate`` (COCO metrics, latency settings) changes what is measured after training, not the
 # trained model: a re-run with other settings skips FINISHED configs, which keep their values
 # (their latency_* params say how they were measured) instead of training everything again.
-NOT_IDENTITY = ("tracking", "preflight", "evaluate", "out", "planned", "hydra")
+# ``verdict`` and ``adaptive`` decide how results are judged and which seeds run, not what a run computes.
+NOT_IDENTITY = ("tracking", "preflight", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
 SEED = "seed"
 
 

@@ -72,6 +72,7 @@ class Sweep:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # by config_hash
     elsewhere: dict[str, GridEntry] = field(default_factory=dict)  # trained by another live process
+    verdict: dict[str, Any] = field(default_factory=dict)  # the run's ``verdict.correction`` / ``verdict.alpha``
 
     def job(self, entry: GridEntry) -> list[str]:
         """A job's overrides: its config, its plan, the sweep run (all it needs from the sweep)."""
@@ -244,13 +245,13 @@ def report_sweep(sweep: Sweep, hashes: set[str]) -> bool:
     from .report.export import write_csv
     from .report.page import write_report
     from .report.summary import summarise
-    from .report.table import format_table
+    from .report.table import format_table, power_line
 
     try:
-        summary = summarise(sweep.store.uri, sweep.store.experiment, hashes=hashes)
+        summary = summarise(sweep.store.uri, sweep.store.experiment, hashes=hashes, **sweep.verdict)
         if summary.configs.empty:
             return False
-        print("\n" + format_table(summary.configs, summary.metric))
+        print("\n" + format_table(summary.configs, summary.metric) + "\n" + power_line(summary))
         sweep.store.log_artifact(sweep.run_id, write_csv(summary, sweep.sweep_dir / "results.csv"))
         for path in write_report(summary, sweep.sweep_dir):
             sweep.store.log_artifact(sweep.run_id, path, "report")

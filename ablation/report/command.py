@@ -5,18 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from .page import write_report
-from .summary import compose_command, summarise
-from .table import format_table
+from .summary import compose_command, summarise_command
+from .table import format_table, power_line
 
 
 def main(argv: list[str] | None = None) -> int:
     cfg = compose_command("report", argv)
     if cfg is None:
         return 2
-    summary = summarise(cfg.tracking.uri, str(cfg.tracking.experiment), str(cfg.metric),
-                        resamples=int(cfg.bootstrap.resamples), seed=int(cfg.bootstrap.seed))
+    summary = summarise_command(cfg)
+    if summary is None:
+        return 2
     print(format_table(summary.configs, summary.metric) if not summary.configs.empty
           else f"no runs in experiment '{cfg.tracking.experiment}'")
+    if not summary.configs.empty:
+        print(power_line(summary))
     page, *figures = write_report(summary, Path(str(cfg.out)))
     print(f"\nreport: {page} ({len(figures)} figures)")
     return 0

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .summary import Summary, compose_command, summarise
-from .table import format_table
+from .summary import Summary, compose_command, summarise_command
+from .table import format_table, power_line
 
 
 def write_csv(summary: Summary, path: Path, raw: bool = False) -> Path:
@@ -27,13 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     if cfg is None:
         return 2
     out = Path(str(cfg.out))
-    summary = summarise(cfg.tracking.uri, str(cfg.tracking.experiment), str(cfg.metric),
-                        resamples=int(cfg.bootstrap.resamples), seed=int(cfg.bootstrap.seed))
+    summary = summarise_command(cfg)
+    if summary is None:
+        return 2
     write_csv(summary, out, raw=bool(cfg.raw))
     if summary.runs.empty:
         print(f"no runs in experiment '{cfg.tracking.experiment}'")
     else:
         print(format_table(summary.configs, summary.metric))
+        print(power_line(summary))
     rows = len(summary.runs) if cfg.raw else len(summary.configs)
     print(f"\n{rows} {'runs' if cfg.raw else 'configs'} written to {out}")
     return 0

@@ -10,7 +10,7 @@ import pandas as pd
 from . import plots
 from .runs import epoch_history
 from .summary import Summary
-from .table import display_frame
+from .table import display_frame, power_line
 
 VERDICTS = ("better", "worse", "no evidence", "single seed", "baseline", "no baseline", "failed")
 RUN_COLUMNS = ["name", "seed", "status", "mAP50", "mAP50-95", "coco/AP", "delta_mAP50", "delta_mAP50-95", "latency_ms", "error"]
@@ -23,13 +23,25 @@ td.better { background: #d9f2d9; } td.worse { background: #f7d4d4; } td.failed {
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
 """
 METHOD = (
-    "Intervals are 95 % t-intervals over seeds (mean ± t<sub>0.975, n-1</sub>·s/√n). Δ is the paired "
-    "difference to the baseline trained with the same seed (same model, data and training settings), "
-    "averaged over seeds with its own t-interval. Verdict: <b>better</b> / <b>worse</b> when the interval "
-    "of Δ excludes 0, <b>no evidence</b> when it includes 0; with one seed, the interval comes from a "
-    "paired bootstrap over validation images (marked <i>img</i>, COCO-style AP recomputed on each "
-    "resample) when the runs saved their predictions, else the verdict is <b>single seed</b>."
+    "Intervals of the metrics are 95 % t-intervals over seeds (mean ± t<sub>0.975, n-1</sub>·s/√n). Δ is the "
+    "paired difference to the baseline trained with the same seed (same model, data and training settings), "
+    "averaged over seeds. Every config with two or more paired seeds is one comparison of the table's family: "
+    "p is its two-sided paired t-test over seeds, <i>p adj</i> the same corrected for the family ({correction}). "
+    "Verdict: <b>better</b> / <b>worse</b> when p adj ≤ {alpha:g}, <b>no evidence</b> otherwise (the difference "
+    "is within seed noise at this family size — not \"no difference\"). The interval of Δ is the t-interval at "
+    "the level that comparison was tested at (column <i>CI level</i>; {intervals}), so it excludes 0 exactly when "
+    "the verdict is better / worse. <i>min detectable Δ</i>: the smallest Δ that config's seeds detect with 80 % "
+    "power at the family's threshold, from the paired seed spread pooled over the table. One paired seed is never "
+    "a verdict (<b>single seed</b>): the paired bootstrap over validation images (COCO-style AP recomputed on "
+    "each resample, labelled with that metric) is shown as information; it covers the sampling of validation "
+    "images only, not training noise."
 )
+INTERVALS = {
+    "holm": "Holm tests the k-th smallest p at α/(m−k+1); configs it does not reject get the level of the step "
+            "where it stopped, Bonferroni's simultaneous α/m when it rejects none",
+    "bh": "Benjamini-Yekutieli's false-coverage-rate intervals at R·α/m for R rejections, α/m when R = 0",
+    "none": "95 % per comparison, no correction",
+}
 
 
 def write_report(summary: Summary, out: Path) -> list[Path]:
@@ -49,7 +61,9 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
         f"<h1>Ablation report: {html.escape(summary.experiment)}</h1>",
         f"<p>MLflow {html.escape(summary.uri)}; verdicts on {html.escape(metric)}.</p>",
         _table(display_frame(configs, metric)) if not configs.empty else "<p>No runs.</p>",
-        f"<p>{METHOD}</p>",
+        f"<p><b>{html.escape(power_line(summary))}</b></p>" if not configs.empty else "",
+        "<p>" + METHOD.format(correction=summary.correction, alpha=summary.alpha,
+                              intervals=INTERVALS[summary.correction]) + "</p>",
     ]
     for title, path in figures:
         body.append(f"<h2>{html.escape(title)}</h2>")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import family, power
 from .bootstrap import Interval
 
 FINISHED, FAILED = "FINISHED", "FAILED"
@@ -24,6 +25,19 @@ BETTER, WORSE, NO_EVIDENCE, SINGLE_SEED = "better", "worse", "no evidence", "sin
 BASELINE, NO_BASELINE, FAILED_VERDICT = "baseline", "no baseline", "failed"
 # a config's run (with ``baseline_run_id``) → the image-bootstrap interval, or None when it cannot be made
 SingleSeed = Callable[[pd.Series], Interval | None]
+# the metric the image bootstrap recomputes for a verdict metric: the COCO AP family only
+BOOTSTRAP_METRIC = {"mAP50-95": "coco/AP", "coco/AP": "coco/AP", "mAP50": "coco/AP50", "coco/AP50": "coco/AP50"}
+
+
+class MetricError(ValueError):
+    """``metric=`` names a metric the runs did not log."""
+
+
+def check_metric(runs: pd.DataFrame, metric: str) -> None:
+    """One sentence listing the choices when no run logged ``metric``."""
+    logged = [m for m in COMPARED if m in runs.columns and runs[m].notna().any()]
+    if metric not in logged:
+        raise MetricError(f"metric={metric} was not logged by these runs; choose one of: {', '.join(logged) or '(none logged yet)'}.")
 
 
 def t_interval(values: Sequence[float] | pd.Series, level: float = 0.95) -> tuple[float, float, float]:
@@ -63,17 +77,21 @@ def verdict(lo: float, hi: float) -> str:
     return NO_EVIDENCE
 
 
-def configs_frame(runs: pd.DataFrame, metric: str = "mAP50-95", single_seed: SingleSeed | None = None) -> pd.DataFrame:
+def configs_frame(
+    runs: pd.DataFrame, metric: str = "mAP50-95", single_seed: SingleSeed | None = None,
+    correction: str = family.DEFAULT_CORRECTION, alpha: float = family.DEFAULT_ALPHA,
+) -> pd.DataFrame:
     """One row per config (``group_hash``) of a tidy runs frame (``runs.tidy``): n seeds, mean and
     interval bounds (``<m>``, ``<m>_lo``, ``<m>_hi``), mean costs, the paired difference to the
-    baseline (``delta_<m>``, ``_lo``, ``_hi``, ``pairs``), ``verdict`` on ``metric`` and the
-    Pareto flags. A config trained with one seed gets the image bootstrap (``boot_*``) from
-    ``single_seed`` when it gives one."""
+    baseline (``delta_<m>``, ``_lo``, ``_hi``: 95 % per comparison, ``pairs``), ``verdict`` on
+    ``metric`` over the whole table (``family_columns``) and the Pareto flags. A config trained
+    with one seed gets the image bootstrap (``boot_*`` on ``boot_metric``) from ``single_seed``
+    when it gives one: information, never a verdict."""
     if runs.empty:
         return pd.DataFrame()
     runs = with_deltas(runs)
     rows = [_config_row(group, metric, single_seed) for _, group in runs.groupby("group_hash", sort=False)]
-    frame = pd.DataFrame(rows)
+    frame = family_columns(pd.DataFrame(rows), metric, correction, alpha)
     frame["pareto_gflops"] = pareto_front(frame, "gflops", metric)
     frame["pareto_latency"] = pareto_front(frame, "latency_ms", metric, within="latency_device")
     order = frame[metric].fillna(-np.inf)
@@ -95,12 +113,16 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     for m in COMPARED:
         row[f"delta_{m}"], row[f"delta_{m}_lo"], row[f"delta_{m}_hi"] = t_interval(pairs[f"delta_{m}"])
     row["pairs"] = len(pairs)
+    deltas = pairs[f"delta_{metric}"] if len(pairs) else pd.Series(dtype=float)
+    row["delta_sd"] = float(deltas.std(ddof=1)) if len(deltas) >= 2 else np.nan
+    row["p_value"] = np.nan if _is_baseline(first) else family.paired_t(deltas)[1]
     boot = None
-    if len(pairs) == 1 and single_seed is not None and not _is_baseline(first):
+    if len(pairs) == 1 and single_seed is not None and not _is_baseline(first) and metric in BOOTSTRAP_METRIC:
         boot = single_seed(pairs.iloc[0])
+    row["boot_metric"] = BOOTSTRAP_METRIC[metric] if boot else ""
     row["boot_delta"], row["boot_lo"], row["boot_hi"] = (boot.delta, boot.lo, boot.hi) if boot else (np.nan,) * 3
     row["boot_note"] = boot.note if boot else ""  # how the image bootstrap paired the runs, or why it failed
-    row["verdict"] = _verdict(first, len(done), row, metric, boot)
+    row["verdict"] = _verdict(first, len(done), row)
     return row
 
 
@@ -118,11 +140,49 @@ def _latency_device(done: pd.DataFrame) -> dict[str, object]:
             "latency_ms": np.nan, "latency_p90_ms": np.nan}
 
 
+def family_columns(frame: pd.DataFrame, metric: str, correction: str, alpha: float) -> pd.DataFrame:
+    """The configs with a paired t-test (two or more paired seeds) form one family: ``p_adjusted``
+    (``correction``), ``verdict`` from it, the interval of Δ at the level each comparison was
+    tested at (``family_lo``, ``family_hi``, ``family_confidence``), and the smallest Δ the
+    config's seeds detect at the family's threshold with 80 % power from the paired spread pooled
+    over the table (``min_detectable_delta``)."""
+    from scipy import stats
+
+    family.check(correction, alpha)
+    frame = frame.copy()
+    frame["p_adjusted"] = family.adjust(frame["p_value"], correction)
+    levels = family.interval_levels(frame["p_value"], frame["p_adjusted"], correction, alpha)
+    n = frame["pairs"].to_numpy(dtype=float)
+    mean, sd = frame[f"delta_{metric}"].to_numpy(dtype=float), frame["delta_sd"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.isf(levels / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    frame["family_lo"], frame["family_hi"], frame["family_confidence"] = mean - half, mean + half, 1 - levels
+    tested = np.isfinite(frame["p_value"].to_numpy(dtype=float))
+    decided = frame["p_adjusted"].to_numpy(dtype=float) <= alpha
+    frame["verdict"] = np.where(tested, np.where(decided & (mean > 0), BETTER, np.where(decided & (mean < 0), WORSE, NO_EVIDENCE)),
+                                frame["verdict"].to_numpy(dtype=object))
+    estimate = family_power(frame, correction, alpha)
+    spread, level = (estimate.sd, estimate.level) if estimate else (np.nan, np.nan)
+    frame["min_detectable_delta"] = power.per_config(frame["pairs"], spread, level).where(tested)
+    frame["correction"], frame["verdict_metric"] = correction, metric
+    return frame
+
+
+def family_power(configs: pd.DataFrame, correction: str, alpha: float) -> power.Estimate | None:
+    """The table's power estimate (``power.estimate``) from its tested configs' paired spreads."""
+    if configs.empty or "p_value" not in configs:
+        return None
+    tested = configs[np.isfinite(configs["p_value"].to_numpy(dtype=float))]
+    return power.estimate(tested["delta_sd"], tested["pairs"], len(tested), correction, alpha)
+
+
 def _is_baseline(run: pd.Series) -> bool:
     return run["config_hash"] == run["baseline_hash"]
 
 
-def _verdict(first: pd.Series, finished: int, row: dict[str, object], metric: str, boot: Interval | None) -> str:
+def _verdict(first: pd.Series, finished: int, row: dict[str, object]) -> str:
+    """The verdict before the family's test (``family_columns`` decides the tested configs): one
+    paired seed is never a verdict, whatever its image bootstrap says."""
     if finished == 0:
         return FAILED_VERDICT
     if _is_baseline(first):
@@ -131,8 +191,8 @@ def _verdict(first: pd.Series, finished: int, row: dict[str, object], metric: st
     if pairs == 0:
         return NO_BASELINE
     if pairs == 1:
-        return verdict(boot.lo, boot.hi) if boot and np.isfinite(boot.lo) else SINGLE_SEED
-    return verdict(float(row[f"delta_{metric}_lo"]), float(row[f"delta_{metric}_hi"]))  # type: ignore[arg-type]
+        return SINGLE_SEED
+    return NO_EVIDENCE  # decided by family_columns
 
 
 def pareto_front(frame: pd.DataFrame, cost: str, gain: str, within: str | None = None) -> pd.Series:

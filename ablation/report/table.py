@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from .summary import Summary
 
 SHOWN = ("mAP50", "mAP50-95", "coco/AP")
 
 
 def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFrame:
     """One text row per config: mean ± half-width of the 95 % interval over seeds, the paired
-    difference to the baseline with its interval (``img`` marks the image bootstrap of a single
-    seed), the verdict, and the costs. Columns nobody logged are left out."""
+    difference to the baseline with its interval at the level it was tested at (``CI level``),
+    raw and adjusted p-values of the paired t-test, the smallest Δ these seeds detect, the
+    verdict, the image bootstrap of a single seed (information only), and the costs. Columns
+    nobody logged are left out."""
     out = pd.DataFrame({"config": configs["name"], "seeds": [f"{n}/{s}" for n, s in zip(configs["n"], configs["seeds"])]})
     for m in SHOWN:
         if configs[m].notna().any():
             out[m] = [_mean_pm(*v) for v in zip(configs[m], configs[f"{m}_lo"], configs[f"{m}_hi"])]
-    out[f"Δ {metric} [95% CI]"] = [_delta(r, metric) for _, r in configs.iterrows()]
+    out[f"Δ {metric} [CI]"] = [_delta(r, metric) for _, r in configs.iterrows()]
+    out["CI level"] = [f"{c:.2%}" if _finite(c) else "" for c in configs["family_confidence"]]
+    correction = str(configs["correction"].iloc[0]) if len(configs) else ""
+    out[f"p / p adj ({correction})"] = [_p(r) for _, r in configs.iterrows()]
+    out["min detectable Δ"] = [f"{v:.3f}" if _finite(v) else "" for v in configs["min_detectable_delta"]]
     out["verdict"] = configs["verdict"]
+    if configs["boot_lo"].notna().any():
+        out["1 seed: val-image bootstrap"] = [_bootstrap(r) for _, r in configs.iterrows()]
     out["params (M)"] = [_number(v / 1e6, 3) for v in configs["params"]]
     out["GFLOPs"] = [_number(v, 2) for v in configs["gflops"]]
     if configs["latency_ms"].notna().any() or configs.get("latency_mixed", pd.Series(dtype=bool)).any():
@@ -40,15 +52,37 @@ def _mean_pm(mean: float, lo: float, hi: float) -> str:
     return f"{mean:.3f}" if not _finite(lo) else f"{mean:.3f} ± {(hi - lo) / 2:.3f}"
 
 
+def power_line(summary: Summary) -> str:
+    """The table's power estimate as one sentence (``power.Estimate.sentence``)."""
+    estimate = summary.power
+    if estimate is None:
+        return ("Power: no paired seed spread yet (no config has two seeds paired with its baseline); "
+                "train seed=0,1,2 or more to learn how many seeds a Δ of 0.5 or 1.0 points needs.")
+    return estimate.sentence(summary.metric)
+
+
 def _delta(row: pd.Series, metric: str) -> str:
     if row["verdict"] == "baseline":
         return "0"
-    if _finite(row.get("boot_lo")):
-        return f"{row['boot_delta']:+.3f} [{row['boot_lo']:+.3f}, {row['boot_hi']:+.3f}] img"
-    mean, lo, hi = row[f"delta_{metric}"], row[f"delta_{metric}_lo"], row[f"delta_{metric}_hi"]
+    mean, lo, hi = row[f"delta_{metric}"], row["family_lo"], row["family_hi"]
     if not _finite(mean):
         return "-"
     return f"{mean:+.3f}" if not _finite(lo) else f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def _p(row: pd.Series) -> str:
+    return f"{_pvalue(row['p_value'])} / {_pvalue(row['p_adjusted'])}" if _finite(row["p_value"]) else ""
+
+
+def _pvalue(p: float) -> str:
+    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+
+
+def _bootstrap(row: pd.Series) -> str:
+    """Covers the sampling of validation images only, not training noise: never a verdict."""
+    if not _finite(row["boot_lo"]):
+        return ""
+    return f"Δ {row['boot_metric']} {row['boot_delta']:+.3f} [{row['boot_lo']:+.3f}, {row['boot_hi']:+.3f}]"
 
 
 def _number(value: float, digits: int) -> str:

@@ -19,6 +19,7 @@ config is left to train or to wait for. Only Hydra's public plugin API is used.
 
 # No ``from __future__ import annotations``: Hydra's plugin scan loads this file outside the
 # import system, where dataclasses cannot resolve string annotations.
+import itertools
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -79,10 +80,12 @@ class AblationSweeper(Sweeper):
         from ablation.claim import Timing
         from ablation.planner import plan
         from ablation.sweep import finish_sweep, grid_for, open_store, plan_sweep, print_plan, start_sweep, triage
+        from ablation.sweep_rounds import print_prior, rounds
 
         assert self.config is not None and self.hydra_context is not None
         loader, config = self.hydra_context.config_loader, self.config
         entries = grid_for(str(config.hydra.job.config_name), arguments, lambda job: loader.load_sweep_config(config, job))
+        print_prior(self.config, entries)  # what earlier runs say this grid can detect, before anything trains
         if self.plan_only:
             out = Path(str(self.config.out)).expanduser()
             code = print_plan(plan(entries, out, self.config.preflight), out)
@@ -94,14 +97,17 @@ class AblationSweeper(Sweeper):
         # Configs trained elsewhere are planned too: if their process is lost, they resume here.
         plan_sweep([*grid.todo, *grid.elsewhere], sweep_dir / "plan", self.config.preflight)
         sweep = start_sweep(open_store(self.config), arguments, sweep_dir, grid)
+        sweep.verdict = {k: v for k, v in (self.config.get("verdict") or {}).items() if k in ("correction", "alpha")}
         timing = Timing.of(self.config.tracking)
         returns: list[Sequence[Any]] = []
-        todo, complete = grid.todo, False
+        complete = False
         try:
-            while todo or sweep.elsewhere:
-                if todo:
-                    returns.extend(self._launch_round(sweep, todo))
-                todo = sweep.wait(timing)
+            # the fixed design: one round of every config; adaptive seeds: round after round
+            for todo in itertools.chain(rounds(self.config, entries, grid, sweep.store), [[]]):  # []: wait for the rest
+                while todo or sweep.elsewhere:
+                    if todo:
+                        returns.extend(self._launch_round(sweep, todo))
+                    todo = sweep.wait(timing)
             complete = True
         finally:
             self._expect_children(0)  # a child started for a job that never came

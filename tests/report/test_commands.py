@@ -36,6 +36,10 @@ def test_report_page_shows_table_figures_and_escaped_names(report: tuple[Path, s
     assert "yolov5n-&lt;gam&gt;&amp;-neck" in text and "<gam>" not in text
     assert "RuntimeError: &lt;boom&gt; &amp; co" in text  # the failed runs' error, escaped
     assert '<td class="better">better</td>' in text and '<td class="failed">failed</td>' in text
+    # the family's verdict: raw / adjusted p-values, the interval's level, power per row and for the table
+    assert "<th>p / p adj (holm)</th>" in text and "<th>CI level</th>" in text and "<th>min detectable Δ</th>" in text
+    assert "Power: paired seed spread of mAP50-95" in text and "Δ 0.5 points needs" in text
+    assert "Holm tests the k-th smallest p at" in text
 
 
 def test_export_rows_per_config_or_per_run(seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,6 +53,10 @@ def test_export_rows_per_config_or_per_run(seeded_store: str, tmp_path: Path, ca
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert len(configs) == 5 and len(runs) == 15
     assert {"mAP50-95_lo", "mAP50-95_hi", "delta_mAP50-95", "delta_mAP50-95_lo", "verdict", "n"} <= set(configs.columns)
+    assert {"p_value", "p_adjusted", "family_lo", "family_hi", "family_confidence", "min_detectable_delta", "correction"} <= set(configs.columns)
+    se = configs.loc["yolov5n-se-neck"]
+    assert se["p_value"] < se["p_adjusted"] <= 0.05 and se["family_lo"] > 0 and se["min_detectable_delta"] > 0
+    assert "p / p adj (holm)" in printed and "Power: paired seed spread" in printed
     assert configs.loc["yolov5n-<gam>&-neck", "verdict"] == "failed"
     assert {"status", "seed", "delta_mAP50-95", "baseline_run_id"} <= set(runs.columns)
     assert (runs["status"] == "FAILED").sum() == 3
@@ -59,7 +67,7 @@ def test_a_wrong_option_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err.startswith("error: ")
 
 
-def test_single_seed_verdict_from_the_image_bootstrap(store_uri: str, tmp_path: Path) -> None:
+def test_one_seed_is_never_a_verdict_and_its_bootstrap_is_labelled(store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     truth, good = coco_set(4, images=30, noise=0.5, miss=0.0)
     _, poor = coco_set(5, images=30, noise=4.0, miss=0.5)
     store = Store(store_uri, "one-seed")
@@ -69,7 +77,20 @@ def test_single_seed_verdict_from_the_image_bootstrap(store_uri: str, tmp_path: 
     assert export.main([f"tracking.uri={store_uri}", "tracking.experiment=one-seed", f"out={out}", "metric=mAP50", "bootstrap.resamples=200"]) == 0
     se = pd.read_csv(out).set_index("name").loc["yolov5n-se-neck"]
     assert se["boot_delta"] == pytest.approx(pycocotools_ap(truth, good)[1] - pycocotools_ap(truth, poor)[1], abs=1e-9)
-    assert 0 < se["boot_lo"] < se["boot_hi"] and se["verdict"] == "better"
+    # the bootstrap excludes 0, but it covers validation images only: one seed stays "single seed"
+    assert 0 < se["boot_lo"] < se["boot_hi"] and se["verdict"] == "single seed"
+    assert se["boot_metric"] == "coco/AP50" and pd.isna(se["p_value"])  # recomputed COCO AP50, not upstream's mAP50
+    printed = capsys.readouterr().out
+    assert "Δ coco/AP50 +" in printed and "better" not in printed and "no paired seed spread yet" in printed
+
+
+def test_metric_is_checked_against_what_the_runs_logged(seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = [f"tracking.uri={seeded_store}", "tracking.experiment=synthetic", f"out={tmp_path / 'x.csv'}"]
+    assert export.main([*common, "metric=coco/AP"]) == 2
+    assert capsys.readouterr().err.strip() == "error: metric=coco/AP was not logged by these runs; choose one of: mAP50, mAP50-95."
+    assert command.main([*common, "verdict.correction=bonferroni"]) == 2
+    assert "verdict.correction=bonferroni is not one of holm, bh, none" in capsys.readouterr().err
+    assert not (tmp_path / "x.csv").exists()
 
 
 def test_report_opens_in_headless_chromium(report: tuple[Path, str], tmp_path: Path) -> None:
