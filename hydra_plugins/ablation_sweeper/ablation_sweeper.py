@@ -75,7 +75,7 @@ class AblationSweeper(BasicSweeper):
         rows = plan_sweep(todo, sweep_dir / "plan", self.config.preflight)
         store = open_store(self.config)
         jobs = [[*e.overrides, f"planned='{sweep_dir / 'plan' / rows[e.name].name}.json'"] for e in todo]
-        batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size))
+        batches = list(self.split_overrides_to_chunks(jobs, self.max_batch_size)) if jobs else []  # all done: none
         plan_children(len(jobs) if isinstance(self.launcher, BasicLauncher) else 0)
         sweep = start_sweep(store, arguments, sweep_dir, len(jobs), [e for e in entries if e.config_hash in done])
         parent = f"tracking.parent_run_id={sweep.run_id}"
