@@ -159,19 +159,18 @@ def describe(
         placement = Placement.from_config(cfg.placement).label
         name = f"{model}-{attention}-{placement}"
     prints = (fingerprints or Fingerprints()).of(cfg)
-    base = _baseline(cfg)
+    base_prints = {**prints, "code": code_fingerprint(BASELINE, BASELINE_LABEL)}  # same data, packages, files
     return GridEntry(
         name, model, attention, placement, cfg, tuple(overrides),
         config_hash=identity(cfg, prints), group_hash=identity(cfg, prints, without=(SEED,)),
-        baseline_hash=identity(base, {**prints, "code": code_fingerprint(BASELINE, BASELINE_LABEL)}),
-        fingerprints=tuple(prints.items()),
+        baseline_hash=identity(_baseline(cfg), base_prints), fingerprints=tuple(prints.items()),
     )
 
 
 def identity(cfg: DictConfig, fingerprints: dict[str, str], without: tuple[str, ...] = ()) -> str:
     """Hash of the resolved config, less the keys that do not change results (``NOT_IDENTITY``),
     and of what else can change them (``ablation.fingerprint``: the attention module's code, the
-    pinned packages, the dataset's files)."""
+    installed packages, the dataset's files, the files the config names)."""
     data: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     for key in (*NOT_IDENTITY, *without):
         data.pop(key, None)

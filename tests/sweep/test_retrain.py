@@ -20,17 +20,17 @@ def test_a_change_to_se_retrains_the_se_config_only(tmp_path: Path) -> None:
         shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
     args = [*TINY, "attention=se,simam", "placement=neck", f"tracking.uri={store_uri(tmp_path)}",
             f"data.root={tmp_path / 'datasets'}"]
-    first = ablation("ablation.run", *args, cwd=src)  # the working directory's copy is the one imported
+    first = ablation("ablation.run", *args, cwd=src, timeout=1800)  # the working directory's copy is the one imported
     assert first.returncode == 0, first.stderr[-3000:]
     assert "3 configs to train, 0 already FINISHED" in first.stdout
 
     se = src / "ablation" / "attention" / "se.py"
     se.write_text(se.read_text().replace('"""Squeeze-and-Excitation', '"""Squeeze and excitation'))  # docstring only
-    again = ablation("ablation.run", *args, cwd=src)
+    again = ablation("ablation.run", *args, cwd=src, timeout=1800)
     assert again.returncode == 0 and "0 configs to train, 3 already FINISHED" in again.stdout, again.stderr[-3000:]
 
     se.write_text(se.read_text().replace("x.mean((2, 3), keepdim=True)", "x.amax((2, 3), keepdim=True)"))
-    changed = ablation("ablation.run", *args, cwd=src)
+    changed = ablation("ablation.run", *args, cwd=src, timeout=1800)
     assert changed.returncode == 0, changed.stderr[-3000:]
     assert "1 configs to train, 2 already FINISHED" in changed.stdout
 
