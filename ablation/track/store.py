@@ -61,8 +61,9 @@ class Store:
 
         self.uri = resolve_uri(uri)
         self.experiment = experiment
-        self.client = MlflowClient(tracking_uri=self.uri)
         self._experiment_id: str | None = None
+        with self._first_use():  # the client opens the store at once (and creates/migrates a new one)
+            self.client = MlflowClient(tracking_uri=self.uri)
 
     @property
     def experiment_id(self) -> str:

@@ -144,10 +144,10 @@ def sweep_command(services: dict[str, Any], extra: list[str]) -> list[str]:
             f"tracking.experiment={EXPERIMENT}", f"hydra.sweep.dir={Path(services['out']) / 'runs'}", *extra]
 
 
-def report(services: dict[str, Any]) -> None:
+def report(services: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
     """The CSV and the report, both read from the server."""
     out, uri = Path(services["out"]), services["uri"]
-    tracking = [f"tracking.uri={uri}", f"tracking.experiment={EXPERIMENT}"]
+    tracking = [f"tracking.uri={uri}", f"tracking.experiment={EXPERIMENT}", *extra]
     subprocess.run([PYTHON, "-m", "ablation.export", *tracking, f"out={out / 'ablation.csv'}"], check=True, cwd=ROOT)
     subprocess.run([PYTHON, "-m", "ablation.report", *tracking, f"out={out / 'report'}"], check=True, cwd=ROOT)
 
