@@ -28,9 +28,10 @@ FINISHED, FAILED, RUNNING, KILLED = "FINISHED", "FAILED", "RUNNING", "KILLED"
 
 def resolve_uri(uri: str | None) -> str:
     """MLflow's default when ``uri`` is empty; relative SQLite/file paths made absolute."""
-    import mlflow
+    if not uri:
+        import mlflow  # 10 s and more on a busy machine: only when the default is asked for
 
-    uri = uri or mlflow.get_tracking_uri()
+        uri = mlflow.get_tracking_uri()
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         return "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
     if "://" not in uri:
