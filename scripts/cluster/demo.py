@@ -139,8 +139,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sweep_command(services: dict[str, Any], extra: list[str]) -> list[str]:
-    return [PYTHON, "-m", "ablation.run", *GRID, *SLURM, f"tracking.uri={services['uri']}",
+def sweep_command(services: dict[str, Any], extra: list[str], grid: list[str] = GRID) -> list[str]:
+    return [PYTHON, "-m", "ablation.run", *grid, *SLURM, f"tracking.uri={services['uri']}",
             f"tracking.experiment={EXPERIMENT}", f"hydra.sweep.dir={Path(services['out']) / 'runs'}", *extra]
 
 
