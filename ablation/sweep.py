@@ -3,7 +3,14 @@ a summary after.
 
 Called by the ``ablation`` Hydra sweeper (``hydra_plugins/ablation_sweeper``); the jobs themselves
 go out through whichever Hydra launcher is configured and run ``ablation.run.run`` on the yaml
-planned here (``planned=<plan>/<name>.json``).
+planned here (``planned=<plan>/<name>.json``). A sweep's state is one ``Sweep`` object in the
+submitting process; a job gets what it needs in its overrides (``planned``,
+``tracking.parent_run_id``), never from this process's memory, since a launcher may run it in
+another process or on another host.
+
+A sweep outlives its submitter: the runs in MLflow are the record. Run again, the same command
+skips FINISHED configs, waits for configs another live process trains (``ablation.claim``),
+resumes those that were stopped, and ends with the summary of the whole grid.
 """
 
 from __future__ import annotations
@@ -17,9 +24,10 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from .claim import BUSY, DONE, OWNER, RESUME, Owner, Timing, alive, decide
 from .grid import GridEntry, expand, is_hydra_override
 from .planner import COLUMNS, PlanRow, plan
-from .track import FAILED, FINISHED, KILLED, Store
+from .track import FAILED, FINISHED, KILLED, RUNNING, Store
 
 SKIPPED = "SKIPPED"
 
@@ -45,7 +53,8 @@ _expanded: Grid | None = None
 def grid_for(
     config_name: str, arguments: list[str], compose_with: Callable[[list[str]], DictConfig] | None = None
 ) -> list[GridEntry]:
-    """``grid.expand`` of this command line, once per process."""
+    """``grid.expand`` of this command line, once per process (a memo of a pure function: the
+    entry point expands to check the command line, the sweeper reuses it; jobs never read it)."""
     global _expanded
     key = [a for a in arguments if not is_hydra_override(a)]
     if _expanded is None or (_expanded.config_name, _expanded.overrides) != (config_name, key):
@@ -55,10 +64,100 @@ def grid_for(
 
 @dataclass
 class Sweep:
+    """One sweep: its store and parent run, its folder, and every config's outcome so far."""
+
     store: Store
     run_id: str
     sweep_dir: Path
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # by config_hash
+    elsewhere: dict[str, GridEntry] = field(default_factory=dict)  # trained by another live process
+
+    def job(self, entry: GridEntry) -> list[str]:
+        """A job's overrides: its config, its plan, the sweep run (all it needs from the sweep)."""
+        plan_file = self.sweep_dir / "plan" / f"{entry.name}.json"
+        return [*entry.overrides, f"planned='{plan_file}'", f"tracking.parent_run_id={self.run_id}"]
+
+    def collect(self, entries: list[GridEntry], results: Iterable[dict[str, Any]]) -> None:
+        """The results of launched jobs, in launch order; one whose run another live process
+        trains (claimed meanwhile) is waited for."""
+        for entry, result in zip(entries, results):
+            if result.get("status") == RUNNING:
+                self.elsewhere[entry.config_hash] = entry
+            else:
+                self.results[entry.config_hash] = {"config_hash": entry.config_hash, **result}
+
+    def wait(self, timing: Timing, poll_s: float = 10.0) -> list[GridEntry]:
+        """Until no config is trained by another live process: their outcomes are this sweep's.
+        Returns those whose process was lost, to resume here."""
+        if not self.elsewhere:
+            return []
+        print(f"[ablation] waiting for {len(self.elsewhere)} configs trained by other processes: "
+              + ", ".join(sorted(e.name for e in self.elsewhere.values())))
+        me, here = Owner.me(), []
+        while self.elsewhere:
+            runs = config_runs_by_hash(self.store)
+            for config_hash, entry in list(self.elsewhere.items()):
+                found = runs.get(config_hash, [])
+                decision = decide(found, me, timing.stale_after_s)
+                if decision.kind == BUSY:
+                    continue
+                del self.elsewhere[config_hash]
+                latest = max(found, key=lambda r: r.info.start_time, default=None)
+                if decision.kind == DONE:
+                    self.results[config_hash] = run_result(decision.run, entry)
+                elif decision.kind == RESUME or latest is None or latest.info.status == RUNNING:
+                    here.append(entry)
+                else:  # it ended by itself (an error): its outcome stands
+                    self.results[config_hash] = run_result(latest, entry)
+            if self.elsewhere:
+                time.sleep(min(poll_s, timing.heartbeat_s))
+        return here
+
+
+def config_runs_by_hash(store: Store) -> dict[str, list[Any]]:
+    """Every config run of the experiment (not deleted), grouped by ``config_hash``."""
+    grouped: dict[str, list[Any]] = {}
+    for run in store.runs():
+        if run.data.tags.get("config_hash"):
+            grouped.setdefault(run.data.tags["config_hash"], []).append(run)
+    return grouped
+
+
+def run_result(run: Any, entry: GridEntry) -> dict[str, Any]:
+    """A run another process trained, as a job's result."""
+    return {
+        "name": run.info.run_name or entry.name, "status": run.info.status, "run_id": run.info.run_id,
+        "config_hash": entry.config_hash, "error": run.data.tags.get("error", ""),
+    }
+
+
+@dataclass
+class Triage:
+    """The grid against the store: FINISHED, trained by another live process, to train here."""
+
+    done: list[GridEntry]
+    elsewhere: list[GridEntry]
+    todo: list[GridEntry]
+
+
+def triage(config: DictConfig, entries: list[GridEntry]) -> Triage:
+    """Sort the grid by what the store holds; a SQLite store that does not exist yet is not
+    created here (so bad input leaves no file)."""
+    from .track.store import resolve_uri
+
+    check_tracking(config)  # before anything is planned or submitted
+    uri = resolve_uri(config.tracking.uri)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return Triage([], [], list(entries))
+    runs = config_runs_by_hash(open_store(config))
+    me, stale = Owner.me(), Timing.of(config.tracking).stale_after_s
+    kinds = {e.config_hash: decide(runs.get(e.config_hash, []), me, stale).kind for e in entries}
+    return Triage(
+        [e for e in entries if kinds[e.config_hash] == DONE],
+        [e for e in entries if kinds[e.config_hash] == BUSY],
+        [e for e in entries if kinds[e.config_hash] not in (DONE, BUSY)],
+    )
 
 
 def check_tracking(config: DictConfig) -> None:
@@ -88,18 +187,6 @@ def open_store(config: DictConfig) -> Store:
     return store
 
 
-def finished_hashes(config: DictConfig) -> set[str]:
-    """``config_hash`` of the configs already FINISHED in the store (a re-run skips them); a
-    SQLite store that does not exist yet is not created here."""
-    from .track.store import resolve_uri
-
-    check_tracking(config)
-    uri = resolve_uri(config.tracking.uri)
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        return set()
-    return open_store(config).finished_hashes()
-
-
 def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) -> dict[str, PlanRow]:
     """Plan every entry; one that cannot train stops the sweep before anything trains."""
     rows = plan(entries, plan_dir, preflight)
@@ -110,23 +197,20 @@ def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) 
     return {r.name: r for r in rows}
 
 
-def plan_children(jobs_run_here: int) -> None:
-    """Start each config's training child while the previous config trains, when the jobs run in
-    this process one after another (the basic launcher); other launchers run them elsewhere."""
-    from .train.isolate import CHILDREN
-
-    CHILDREN.expect(jobs_run_here)
-    if not jobs_run_here:
-        CHILDREN.discard()
-
-
-def start_sweep(store: Store, arguments: list[str], sweep_dir: Path, jobs: int, skipped: list[GridEntry]) -> Sweep:
+def start_sweep(store: Store, arguments: list[str], sweep_dir: Path, grid: Triage) -> Sweep:
     name = f"sweep {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    run_id = store.start(name, tags={"sweep": "true", "command": " ".join(arguments), "jobs": str(jobs)})
-    print(f"[ablation] {jobs} configs to train, {len(skipped)} already FINISHED; MLflow {store.uri}, "
+    jobs = len(grid.todo)
+    me = Owner.me()
+    for lost in store.runs(f"tags.sweep = 'true' and attributes.status = '{RUNNING}'"):
+        if not alive(lost, me, stale_after_s=float("inf")):  # its submitter was killed, on this machine
+            store.end(lost.info.run_id, KILLED)
+    tags = {"sweep": "true", "command": " ".join(arguments), "jobs": str(jobs), OWNER: me.tag()}
+    run_id = store.start(name, tags=tags)
+    busy = f", {len(grid.elsewhere)} being trained by other processes (waited for)" if grid.elsewhere else ""
+    print(f"[ablation] {jobs} configs to train, {len(grid.done)} already FINISHED{busy}; MLflow {store.uri}, "
           f"experiment '{store.experiment}', sweep run {run_id}")
-    done = [{"name": e.name, "status": SKIPPED, "config_hash": e.config_hash} for e in skipped]
-    return Sweep(store, run_id, sweep_dir.resolve(), done)
+    done = [{"name": e.name, "status": SKIPPED, "config_hash": e.config_hash} for e in grid.done]
+    return Sweep(store, run_id, sweep_dir.resolve(), done, elsewhere={e.config_hash: e for e in grid.elsewhere})
 
 
 def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: bool = False) -> list[dict[str, Any]]:
@@ -178,13 +262,13 @@ def report_sweep(sweep: Sweep, hashes: set[str]) -> bool:
 
 def job_result(job: Any) -> dict[str, Any]:
     """A Hydra ``JobReturn`` as our result dict; a job that raised becomes a FAILED result."""
-    from hydra.core.utils import JobStatus
-
-    if job.status == JobStatus.COMPLETED and isinstance(job._return_value, dict):
-        return job._return_value
-    err = job._return_value
-    name = " ".join(job.overrides or [])
-    return {"name": name, "status": FAILED, "error": f"{type(err).__name__}: {err}"}
+    try:
+        value = job.return_value  # re-raises what the job raised
+    except Exception as err:  # noqa: BLE001 - the job's own failure, recorded as its result
+        return {"name": " ".join(job.overrides or []), "status": FAILED, "error": f"{type(err).__name__}: {err}"}
+    if isinstance(value, dict):
+        return value
+    return {"name": " ".join(job.overrides or []), "status": FAILED, "error": f"the job returned {value!r}"}
 
 
 def print_plan(rows: list[PlanRow], out: Path) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ class Children:
 
     def __init__(self) -> None:
         self.standby: Standby | None = None
+        self.training: Standby | None = None  # the child of the job running now
         self.jobs_left = 0
 
     def prestart(self, env: dict[str, str] | None = None) -> None:
@@ -93,6 +95,12 @@ class Children:
             self.standby.discard()
             self.standby = None
 
+    def stop(self) -> None:
+        """Kill the child that is training now (its job lost its run to another process)."""
+        training = self.training
+        if training is not None and training.process.poll() is None:
+            training.process.kill()
+
     def claim(self, env: dict[str, str]) -> Standby:
         """The waiting child if it was started with ``env`` and is alive; else a new one."""
         standby, self.standby = self.standby, None
@@ -116,6 +124,7 @@ class Children:
         events = Tail(job_file.parent / EVENTS)
         log_file.write_bytes(b"")
         worker = self.claim(child_env)
+        self.training = worker
         try:
             assert worker.process.stdin is not None
             worker.process.stdin.write(json.dumps({"job": str(job_file), "log": str(log_file)}).encode() + b"\n")
@@ -127,6 +136,7 @@ class Children:
         try:
             return _follow(worker, log_file, events, echo, on_event)
         finally:
+            self.training = None
             worker.discard()  # only waits unless we are leaving on an exception (Ctrl-C)
 
 
@@ -163,7 +173,7 @@ def spawn(env: dict[str, str]) -> Standby:
     handle, name = tempfile.mkstemp(prefix="ablation-worker-", suffix=".log")
     with open(handle, "wb") as early:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ablation.train.worker", "--standby", name],
+            [sys.executable, "-m", "ablation.train.worker", "--standby", name, "--parent", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=early, stderr=subprocess.STDOUT, env=env,
         )
     return Standby(process, env, Path(name))

@@ -7,13 +7,15 @@ then on goes to LOG, after what it printed while waiting (EARLY.log). The child 
 MLflow: per-epoch metrics and notes are appended to ``events.jsonl`` next to JOB.json, which the
 waiting job process logs as they come. After training, best.pt is evaluated here too (COCO
 metrics, latency: ``ablation.evaluate``). The outcome is written there too, as ``result.json`` or,
-on failure, ``error.txt`` with the traceback.
+on failure, ``error.txt`` with the traceback. A child dies with the job process that started it
+(``--parent PID``): an orphan would train on, unrecorded, into a folder a re-run resumes from.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from dataclasses import asdict
@@ -24,9 +26,23 @@ RESULT, ERROR, EVENTS = "result.json", "error.txt", "events.jsonl"
 
 
 def main(argv: list[str]) -> int:
+    if "--parent" in argv:
+        at = argv.index("--parent")
+        die_with_parent(int(argv[at + 1]))
+        argv = argv[:at] + argv[at + 2 :]
     if argv[0] == "--standby":
         return standby(Path(argv[1]))
     return train(Path(argv[0]))
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when ``parent`` exits (Linux ``PR_SET_PDEATHSIG``), even by kill -9."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
 
 
 def standby(early_output: Path) -> int:
