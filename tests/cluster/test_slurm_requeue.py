@@ -30,7 +30,8 @@ def test_requeued_task_resumes_into_the_same_run(tmp_path: Path) -> None:
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **demo.SWEEP_ENV})
         client = MlflowClient(services["uri"])
         run = wait_for_run(client, epochs=2, timeout=1800)
-        task = next((tmp_path / "runs" / ".submitit").glob("*_0")).name  # the array task: <array>_0
+        # one config: submitit sends one job (<id>), not an array (<array>_<index>)
+        task = next(p.name for p in (tmp_path / "runs" / ".submitit").iterdir() if p.name[:1].isdigit())
         subprocess.run(["scontrol", "requeue", task], check=True)
         requeued_at = time.monotonic()
         output, _ = sweep.communicate(timeout=3000)
