@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install test test-all smoke demo plan-demo cluster-demo clean
+.PHONY: install test test-all smoke demo plan-demo cluster-demo cluster-test clean
 
 install: .venv/.synced
 
@@ -37,6 +37,10 @@ demo: install
 # cluster-demo/. CLUSTER_DEMO_ARGS adds overrides, e.g. CLUSTER_DEMO_ARGS=train.epochs=3
 cluster-demo: install
 	$(PY) scripts/cluster/demo.py --out $(CURDIR)/cluster-demo $(CLUSTER_DEMO_ARGS)
+
+# As root: the slow tests against real services (Slurm, PostgreSQL, mlflow server); see README.
+cluster-test: install
+	$(PY) -m pytest -q -m slow --timeout=3600 tests/cluster tests/track
 
 plan-demo: install
 	$(PY) -m ablation.plan model=yolov5n,yolov5s attention=simam,ema,se placement=neck,after_c3,before_sppf out=plans/demo

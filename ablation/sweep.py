@@ -147,7 +147,7 @@ def triage(config: DictConfig, entries: list[GridEntry]) -> Triage:
     created here (so bad input leaves no file)."""
     from .track.store import resolve_uri
 
-    check_tracking(config)
+    check_tracking(config)  # before anything is planned or submitted
     uri = resolve_uri(config.tracking.uri)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         return Triage([], [], list(entries))

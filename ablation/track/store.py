@@ -28,9 +28,10 @@ FINISHED, FAILED, RUNNING, KILLED = "FINISHED", "FAILED", "RUNNING", "KILLED"
 
 def resolve_uri(uri: str | None) -> str:
     """MLflow's default when ``uri`` is empty; relative SQLite/file paths made absolute."""
-    import mlflow
+    if not uri:
+        import mlflow  # 10 s and more on a busy machine: only when the default is asked for
 
-    uri = uri or mlflow.get_tracking_uri()
+        uri = mlflow.get_tracking_uri()
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         return "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
     if "://" not in uri:
@@ -61,8 +62,9 @@ class Store:
 
         self.uri = resolve_uri(uri)
         self.experiment = experiment
-        self.client = MlflowClient(tracking_uri=self.uri)
         self._experiment_id: str | None = None
+        with self._first_use():  # the client opens the store at once (and creates/migrates a new one)
+            self.client = MlflowClient(tracking_uri=self.uri)
 
     @property
     def experiment_id(self) -> str:

@@ -139,15 +139,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sweep_command(services: dict[str, Any], extra: list[str]) -> list[str]:
-    return [PYTHON, "-m", "ablation.run", *GRID, *SLURM, f"tracking.uri={services['uri']}",
+def sweep_command(services: dict[str, Any], extra: list[str], grid: list[str] = GRID) -> list[str]:
+    return [PYTHON, "-m", "ablation.run", *grid, *SLURM, f"tracking.uri={services['uri']}",
             f"tracking.experiment={EXPERIMENT}", f"hydra.sweep.dir={Path(services['out']) / 'runs'}", *extra]
 
 
-def report(services: dict[str, Any]) -> None:
+def report(services: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
     """The CSV and the report, both read from the server."""
     out, uri = Path(services["out"]), services["uri"]
-    tracking = [f"tracking.uri={uri}", f"tracking.experiment={EXPERIMENT}"]
+    tracking = [f"tracking.uri={uri}", f"tracking.experiment={EXPERIMENT}", *extra]
     subprocess.run([PYTHON, "-m", "ablation.export", *tracking, f"out={out / 'ablation.csv'}"], check=True, cwd=ROOT)
     subprocess.run([PYTHON, "-m", "ablation.report", *tracking, f"out={out / 'report'}"], check=True, cwd=ROOT)
 
@@ -193,30 +193,30 @@ def check(services: dict[str, Any]) -> dict[str, Any]:
 
 
 def slurm_tasks(sweep_dir: Path) -> list[dict[str, Any]]:
-    """The job record of every array task the sweep submitted (its last one, after requeues, and
-    how many records it has): from sacct when accounting is on, else Slurm's job completion log
+    """The job record of every task the sweep submitted (``<array>_<index>``, or the job id when
+    submitit sent a single job): its last state and exit code, after requeues, and how many
+    records it has. From sacct when accounting is on, else Slurm's job completion log
     (jobcomp/filetxt)."""
-    array_ids = sorted({p.name.split("_")[0] for p in (sweep_dir / ".submitit").glob("*_*") if p.is_dir()})
-    tasks: dict[str, dict[str, Any]] = {}
-    for array_id in array_ids:
-        for record in _job_records(array_id):
-            key = f"{record['ArrayJobId']}_{record['ArrayTaskId']}"
-            tries = tasks.get(key, {}).get("records", 0) + 1
-            tasks[key] = {"task": key, "state": record["JobState"], "exit_code": record["ExitCode"], "records": tries}
-    return [tasks[key] for key in sorted(tasks)]
+    folder = sweep_dir / ".submitit"
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name[:1].isdigit()) if folder.is_dir() else []
+    records = _job_records(sorted({name.split("_")[0] for name in names}))
+    tasks = []
+    for name in names:
+        mine = [r for r in records if r["task"] == name]
+        if mine:
+            tasks.append({"task": name, "state": mine[-1]["state"], "exit_code": mine[-1]["exit_code"], "records": len(mine)})
+    return tasks
 
 
-def _job_records(array_id: str) -> list[dict[str, str]]:
-    sacct = subprocess.run(["sacct", "-n", "-P", "-X", "-j", array_id, "-o", "JobID,State,ExitCode,JobIDRaw"],
+def _job_records(job_ids: list[str]) -> list[dict[str, str]]:
+    """``{task, state, exit_code}`` per record of these jobs (requeued tasks have several), oldest first."""
+    if not job_ids:
+        return []
+    sacct = subprocess.run(["sacct", "-n", "-P", "-X", "-D", "-j", ",".join(job_ids), "-o", "JobID,State,ExitCode"],
                            capture_output=True, text=True)
     if sacct.returncode == 0 and sacct.stdout.strip():
-        rows = []
-        for line in sacct.stdout.splitlines():
-            job, state, code, raw = line.split("|")
-            if "_" in job and "[" not in job:
-                rows.append({"ArrayJobId": array_id, "ArrayTaskId": job.split("_")[1], "JobState": state.split()[0],
-                             "ExitCode": code, "JobId": raw})
-        return rows
+        rows = [line.split("|") for line in sacct.stdout.splitlines()]
+        return [{"task": job, "state": state.split()[0], "exit_code": code} for job, state, code in rows if "[" not in job]
     config = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True).stdout
     location = re.search(r"^JobCompLoc\s*=\s*(\S+)", config, re.M)
     if not location or not Path(location.group(1)).is_file():
@@ -224,8 +224,10 @@ def _job_records(array_id: str) -> list[dict[str, str]]:
     rows = []
     for line in Path(location.group(1)).read_text().splitlines():
         fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-        if fields.get("ArrayJobId") == array_id:
-            rows.append(fields)
+        array = fields.get("ArrayJobId")
+        task = f"{array}_{fields.get('ArrayTaskId')}" if array else fields.get("JobId", "")
+        if task.split("_")[0] in job_ids:
+            rows.append({"task": task, "state": fields.get("JobState", ""), "exit_code": fields.get("ExitCode", "")})
     return rows
 
 

@@ -9,25 +9,15 @@ from typing import Any
 import pytest
 
 from ablation.track import Store
-from tests.track.writers import first_use, run_all, write_history
+from tests.track.writers import concurrent_first_use, write_history
 
 from .conftest import cluster_demo
 
 pytestmark = pytest.mark.slow
 
-JOBS = 8
-
 
 def test_concurrent_starts_through_the_server(tracking_server: dict[str, Any]) -> None:
-    uri = tracking_server["uri"]
-    start_at = time.time() + 20
-    codes = run_all(first_use, [(uri, "race", start_at, i) for i in range(JOBS)])
-    assert codes == [0] * JOBS
-    store = Store(uri, "race")
-    assert [e.name for e in store.client.search_experiments()].count("race") == 1
-    runs = store.runs()
-    assert sorted(int(r.data.params["index"]) for r in runs) == list(range(JOBS))
-    assert {r.info.status for r in runs} == {"FINISHED"}
+    concurrent_first_use(tracking_server["uri"], "race", jobs=8)
 
 
 def test_server_restart_loses_no_metric(tracking_server: dict[str, Any]) -> None:

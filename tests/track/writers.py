@@ -38,3 +38,17 @@ def run_all(target: Callable[..., None], args: list[tuple[Any, ...]], timeout: f
     for p in procs:
         p.join(timeout)
     return [p.exitcode for p in procs]
+
+
+def concurrent_first_use(uri: str, experiment: str, jobs: int) -> list[Any]:
+    """``jobs`` processes through ``first_use`` at the same instant; checks that each ran, that the
+    experiment exists once and holds every job's FINISHED run; returns the runs."""
+    start_at = time.time() + 20  # after every process has imported MLflow
+    codes = run_all(first_use, [(uri, experiment, start_at, i) for i in range(jobs)])
+    assert codes == [0] * jobs, codes
+    store = Store(uri, experiment)
+    assert [e.name for e in store.client.search_experiments()].count(experiment) == 1
+    runs = store.runs()
+    assert sorted(int(r.data.params["index"]) for r in runs) == list(range(jobs))
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    return runs
