@@ -133,3 +133,11 @@ def test_sequential_form_in_half_precision_autocast_and_deterministic_mode() -> 
     x2[1] = torch.randn(64, 10, 7) * 3
     with torch.no_grad():
         torch.testing.assert_close(m.eval()(x2)[0], m(x)[0], rtol=0, atol=1e-6)
+
+
+def test_the_readme_override_selects_the_sequential_form() -> None:
+    from ablation.grid import expand
+
+    entries = expand("run", ["model=yolov5n", "attention=psa", "attention.kwargs.sequential=true,false"])
+    assert [e.name for e in entries] == ["yolov5n-none", "yolov5n-psa-neck-sequential=true", "yolov5n-psa-neck-sequential=false"]
+    assert [e.cfg.attention.kwargs.sequential for e in entries[1:]] == [True, False]
