@@ -9,12 +9,11 @@ Parameters and GFLOPs come from the same surgery and counters as ``python -m abl
 with torch's FlopCounterMode: convolutions and matrix products, 2 per multiply-add), minus the
 base model's. Latency: each inserted module alone, at the shape of the map it receives
 (batch 1, ``imgsz`` x ``imgsz`` input, FP32, eval mode, ``torch.inference_mode``), ``repeats``
-timed passes after 3 untimed ones, one thread by default (on a shared machine, more threads
-spin against other processes and the numbers scatter by 10x); the median per insertion, summed over
-the insertions. Timing
-the module rather than the whole model keeps the number from drowning in the base model's own
-run-to-run noise on a CPU. A placement that planning refuses (MHSA beyond its relative
-positions' size) gets the reason's first words instead of numbers.
+timed passes after 3 untimed ones, one thread by default (on a shared machine more threads spin
+against other processes and the numbers scatter tenfold); the median per insertion, summed over
+the insertions. Timing the module rather than the whole model keeps the number from drowning in
+the base model's own run-to-run noise on a CPU. A placement that planning refuses (MHSA beyond
+its relative positions' size) reads ``refused``.
 """
 
 from __future__ import annotations
