@@ -78,3 +78,14 @@ def test_a_config_that_passes_builds_and_trains(tmp_path: Path) -> None:
     sum(o.square().mean() for o in out).backward()
     with pytest.raises(ValueError, match=r"MHSA's relative positions cover feature maps up to 21x21, got 22x21; set attention.kwargs.size=22"):
         model(torch.rand(1, 3, 704, 672))
+
+
+def test_planning_refuses_before_anything_trains(tmp_path: Path) -> None:
+    from tests.test_plan_command import plan_command, read_plan
+
+    code = plan_command(["model=yolov5n", "attention=mhsa", "placement=neck,before_sppf", "preflight.enabled=false"], tmp_path)
+    rows = {r["name"]: r for r in read_plan(tmp_path)}
+    assert code == 1
+    assert rows["yolov5n-mhsa-neck"]["error"].startswith("mhsa's relative positions cover feature maps up to 21x21")
+    assert not (tmp_path / "yolov5n-mhsa-neck.yaml").exists()
+    assert rows["yolov5n-mhsa-before_sppf"]["error"] == "" and int(rows["yolov5n-mhsa-before_sppf"]["params"]) > 0
