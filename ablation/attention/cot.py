@@ -14,9 +14,11 @@ its output is a new feature map of the input's shape, not x rescaled.
 - fusion as split attention: s = mean over H·W of K1 + K2, an MLP (C → max(C/2, 32) → 2C, BN +
   ReLU in between) gives two logits per channel, softmax over the pair, out = a1·K2 + a2·K1.
 Deviations from the official:
-- the local aggregation is a custom CuPy kernel there (CUDA only); here ``F.unfold`` and a sum,
-  equal to it (the official's own test checks its kernel against this unfold form) and
-  deterministic (im2col/col2im) on every device;
+- the local aggregation is a custom CuPy kernel there (CUDA only); here a sum over the k² taps
+  of shifted views of the zero-padded values, each times its kernel tap: equal to it (the
+  official's own test checks its kernel against the same sum written with ``unfold``), on every
+  device, with deterministic kernels only (slicing, products, sums), and ~10x faster on CPU
+  than materialising the k²-fold ``unfold``;
 - every BN falls back to its running statistics where a training batch holds one value per
   channel (the split-attention MLP at batch 1, any map at batch 1 and 1x1) instead of raising;
 - the softmax over the pair runs in float32.
@@ -76,9 +78,14 @@ class CoT(nn.Module):
         """Channel c: its zero-padded k×k neighbourhood in ``v`` weighted by ``kernels``' weight
         channel c mod C/8, position by position. kernels: (B, C/8 · k², H, W)."""
         b, c, h, w = v.shape
-        k2 = self.kernel_size**2
-        patches = F.unfold(v, self.kernel_size, padding=self.kernel_size // 2).reshape(b, SHARE, c // SHARE, k2, h, w)
-        return (patches * kernels.reshape(b, 1, c // SHARE, k2, h, w)).sum(3).reshape(b, c, h, w)
+        k = self.kernel_size
+        padded = F.pad(v, (k // 2,) * 4).reshape(b, SHARE, c // SHARE, h + k - 1, w + k - 1)
+        kernels = kernels.reshape(b, 1, c // SHARE, k * k, h, w)
+        out = padded[..., :h, :w] * kernels[:, :, :, 0]
+        for tap in range(1, k * k):  # one shifted view per tap: no k²-fold copy of v (unfold)
+            dy, dx = divmod(tap, k)
+            out = out + padded[..., dy : dy + h, dx : dx + w] * kernels[:, :, :, tap]
+        return out.reshape(b, c, h, w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c = x.shape[:2]
