@@ -38,6 +38,7 @@ BASELINE_LABEL = "-"
 # ``verdict`` and ``adaptive`` decide how results are judged and which seeds run, not what a run computes.
 NOT_IDENTITY = ("tracking", "preflight", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
 SEED = "seed"
+EVERY_ATTENTION = "attention=all"  # sweeps every registered module (conf/attention/all.yaml)
 
 
 class ConfigError(ValueError):
@@ -109,12 +110,21 @@ def split_overrides(overrides: list[str]) -> tuple[list[str], list[list[str]]]:
     fixed: list[str] = []
     sweeps: list[list[str]] = []
     for override in parsed:
-        if override.is_sweep_override():
+        if override.input_line == EVERY_ATTENTION:
+            sweeps.append([f"attention={name}" for name in every_attention()])
+        elif override.is_sweep_override():
             key = override.get_key_element()
             sweeps.append([f"{key}={value}" for value in override.sweep_string_iterator()])
         else:
             fixed.append(override.input_line)
     return fixed, sweeps
+
+
+def every_attention() -> list[str]:
+    """Every registered attention module, plugins included (``none``, the baseline, is added anyway)."""
+    from .attention import ATTENTION
+
+    return ATTENTION.names()
 
 
 def baseline_overrides(overrides: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ablation.grid import ConfigError, describe, expand
+from ablation.grid import ConfigError, describe, expand, split_overrides
 
 
 def names(entries: list) -> list[str]:
@@ -62,7 +62,7 @@ def test_a_job_describes_its_config_as_the_grid_did() -> None:
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        (["attention=sse"], r"attention must be one of: a2, ca, cbam"),
+        (["attention=sse"], r"attention must be one of: a2, all, .*cbam"),
         (["placement=somewhere"], r"placement must be one of: after_c3, backbone_end"),
         (["attention=se", "placement.name=elsewhere"], r"unknown placement 'elsewhere'; choose one of"),
         (["attention=se", "attention.kwargs.reduction=8,,"], r"cannot parse the command line"),
@@ -77,3 +77,14 @@ def test_bad_command_lines_are_one_sentence(overrides: list[str], match: str) ->
 def test_a_swept_switch_reads_as_typed() -> None:
     entries = expand("run", ["model=yolov5n", "attention=none", "train.noplots=true,false"])
     assert names(entries) == ["yolov5n-none-noplots=true", "yolov5n-none-noplots=false"]
+
+
+def test_attention_all_sweeps_every_registered_module() -> None:
+    from ablation.attention import ATTENTION
+
+    fixed, sweeps = split_overrides(["model=yolov5n", "attention=all", "placement=neck,after_c3"])
+    assert fixed == ["model=yolov5n"]
+    assert sweeps[0] == [f"attention={n}" for n in ATTENTION.names()] and "attention=none" not in sweeps[0]
+    entries = expand("plan", ["model=yolov5n", "attention=all", "placement=neck"])
+    assert sorted(e.attention for e in entries) == sorted(["none", *ATTENTION.names()])
+    assert len(ATTENTION) >= 20

@@ -135,6 +135,10 @@ def test_every_attention_at_every_placement_plans_on_yolov5n_and_yolov5s(tmp_pat
         "model=yolov5n,yolov5s", f"attention={','.join(ATTENTION.names())}", f"placement={','.join(placements)}",
     ], tmp_path)
     rows = read_plan(tmp_path)
-    assert [r["name"] for r in rows if r["error"]] == []
-    assert code == 0 and len(rows) == 2 * (1 + len(ATTENTION) * len(placements))
-    assert all(int(r["params"]) > 0 and float(r["gflops"]) > 0 for r in rows)
+    # The one documented exception: MHSA's relative positions cover 21x21 maps, so it is refused
+    # wherever train.imgsz=640 gives it larger ones (tests/surgery/test_feature_size.py).
+    refused = [f"{m}-mhsa-{p}" for m in ("yolov5n", "yolov5s") for p in ("after_c3", "neck", "c3_inside-bottleneck_in-all")]
+    assert sorted(r["name"] for r in rows if r["error"]) == sorted(refused)
+    assert all(r["error"].startswith("mhsa's relative positions cover") for r in rows if r["error"])
+    assert code == 1 and len(rows) == 2 * (1 + len(ATTENTION) * len(placements))
+    assert all(int(r["params"]) > 0 and float(r["gflops"]) > 0 for r in rows if not r["error"])
