@@ -62,7 +62,7 @@ def test_a_job_describes_its_config_as_the_grid_did() -> None:
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        (["attention=sse"], r"attention must be one of: a2, all, .*ca, cbam, "),
+        (["attention=sse"], r"attention must be one of: a2, all, .*\bca, cbam, "),
         (["placement=somewhere"], r"placement must be one of: after_c3, backbone_end"),
         (["attention=se", "placement.name=elsewhere"], r"unknown placement 'elsewhere'; choose one of"),
         (["attention=se", "attention.kwargs.reduction=8,,"], r"cannot parse the command line"),
