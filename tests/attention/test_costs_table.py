@@ -20,7 +20,7 @@ PLACEMENTS = ("neck", "before_sppf", "after_c3")
 
 
 def table() -> dict[str, list[str]]:
-    text = README.read_text().split("## What each module costs", 1)[1]
+    text = README.read_text().split("## What each module costs", 1)[1].split("\n## ", 1)[0]  # this section only
     rows = re.findall(r"^\| `(\w+)` \| (.+) \|$", text, flags=re.M)
     return {name: [c.strip() for c in cells.split("|")] for name, cells in rows}
 
