@@ -47,6 +47,7 @@ def test_logged_detections_equal_a_second_pass_of_upstreams_validation(bench: tu
     """The detections taken from training's final validation are val.run's of best.pt: the same
     images, classes and count, boxes and scores equal up to the rounding of the results
     (3 decimals of a pixel, 5 of a score; float sums can differ in the last digit)."""
+    from ablation.data.dataset import describe
     from ablation.evaluate.upstream import predict
 
     work, _ = bench
@@ -56,7 +57,8 @@ def test_logged_detections_equal_a_second_pass_of_upstreams_validation(bench: tu
         options = json.loads((job / "job.json").read_text())["options"]
         instances = json.loads((job / "eval" / "instances_val.json").read_text())
         logged = json.loads((job / "eval" / "predictions.json").read_text())
-        again = predict(Path(options["data"]), job / "train" / "weights" / "best.pt", options, instances, job / "again")
+        dataset = describe(options["data"], bool(options.get("single_cls", False)))
+        again = predict(dataset, job / "train" / "weights" / "best.pt", options, instances, job / "again")
         assert logged and len(logged) == len(again)
         pool: dict[tuple[int, int], list[list[float]]] = {}
         for d in again:
