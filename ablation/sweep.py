@@ -142,18 +142,13 @@ class Triage:
     todo: list[GridEntry]
 
 
-def triage(config: DictConfig, entries: list[GridEntry]) -> Triage:
-    """Sort the grid by what the store holds; a SQLite store that does not exist yet is not
-    created here (so bad input leaves no file)."""
-    from .track.store import resolve_uri
-
-    check_tracking(config)  # before anything is planned or submitted
-    uri = resolve_uri(config.tracking.uri)
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+def triage(store: Store | None, entries: list[GridEntry], stale_after_s: float) -> Triage:
+    """Sort the grid by what the store holds (``None``: a store that does not exist yet)."""
+    if store is None:
         return Triage([], [], list(entries))
-    runs = config_runs_by_hash(open_store(config))
-    me, stale = Owner.me(), Timing.of(config.tracking).stale_after_s
-    kinds = {e.config_hash: decide(runs.get(e.config_hash, []), me, stale).kind for e in entries}
+    runs = config_runs_by_hash(store)
+    me = Owner.me()
+    kinds = {e.config_hash: decide(runs.get(e.config_hash, []), me, stale_after_s).kind for e in entries}
     return Triage(
         [e for e in entries if kinds[e.config_hash] == DONE],
         [e for e in entries if kinds[e.config_hash] == BUSY],
@@ -175,10 +170,21 @@ def check_tracking(config: DictConfig) -> None:
         raise SweepError(str(err)) from None
 
 
-def open_store(config: DictConfig) -> Store:
-    """The tracking store, created now (parallel jobs racing on a new SQLite store fail)."""
+def open_store(config: DictConfig) -> Store | None:
+    """The tracking store, checked once before anything is planned or submitted
+    (``check_tracking``); ``None`` for a SQLite store that does not exist yet: ``start_sweep``
+    creates it after planning, so that bad input leaves no file."""
+    from .track.store import resolve_uri
+
     check_tracking(config)
-    store = Store(config.tracking.uri, str(config.tracking.experiment))
+    uri = resolve_uri(config.tracking.uri)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return None
+    return _opened(Store(uri, str(config.tracking.experiment)))
+
+
+def _opened(store: Store) -> Store:
+    """``store`` with its experiment (created now: parallel jobs racing on a new store fail)."""
     try:
         store.experiment_id  # noqa: B018 - creates it
     except Exception as err:  # noqa: BLE001 - one sentence instead of MLflow's traceback
@@ -198,7 +204,9 @@ def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) 
     return {r.name: r for r in rows}
 
 
-def start_sweep(store: Store, arguments: list[str], sweep_dir: Path, grid: Triage) -> Sweep:
+def start_sweep(config: DictConfig, store: Store | None, arguments: list[str], sweep_dir: Path, grid: Triage) -> Sweep:
+    """The sweep's parent run in ``store`` (``open_store``'s; created now when it is ``None``)."""
+    store = store or _opened(Store(config.tracking.uri, str(config.tracking.experiment)))
     name = f"sweep {time.strftime('%Y-%m-%d %H:%M:%S')}"
     jobs = len(grid.todo)
     me = Owner.me()
@@ -211,7 +219,9 @@ def start_sweep(store: Store, arguments: list[str], sweep_dir: Path, grid: Triag
     print(f"[ablation] {jobs} configs to train, {len(grid.done)} already FINISHED{busy}; MLflow {store.uri}, "
           f"experiment '{store.experiment}', sweep run {run_id}")
     done = [{"name": e.name, "status": SKIPPED, "config_hash": e.config_hash} for e in grid.done]
-    return Sweep(store, run_id, sweep_dir.resolve(), done, elsewhere={e.config_hash: e for e in grid.elsewhere})
+    verdict = {k: v for k, v in (config.get("verdict") or {}).items() if k in ("correction", "alpha")}
+    return Sweep(store, run_id, sweep_dir.resolve(), done, elsewhere={e.config_hash: e for e in grid.elsewhere},
+                 verdict=verdict)
 
 
 def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: bool = False) -> list[dict[str, Any]]:

@@ -76,7 +76,7 @@ def test_a_change_to_se_s_computation_retrains_the_se_configs_and_skips_the_rest
     store = Store(f"sqlite:///{tmp_path / 'mlflow.db'}", "ablation")
     for entry in entries:
         store.end(store.start(entry.name, tags=_tags(entry)), FINISHED)
-    done = {e.config_hash for e in triage(entries[0].cfg, entries).done}  # what the sweeper skips
+    done = {e.config_hash for e in triage(store, entries, stale_after_s=60).done}  # what the sweeper skips
     assert retrained(args, done) == set()
     edit(tree / "ablation/attention/se.py", "x.mean((2, 3), keepdim=True)", "x.amax((2, 3), keepdim=True)")
     assert retrained(args, done) == SE

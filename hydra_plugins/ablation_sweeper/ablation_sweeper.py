@@ -92,13 +92,13 @@ class AblationSweeper(Sweeper):
             if code:
                 sys.exit(code)
             return []
-        grid = triage(self.config, entries)
+        timing = Timing.of(self.config.tracking)
+        store = open_store(self.config)  # checked once, before anything is planned or submitted
+        grid = triage(store, entries, timing.stale_after_s)
         sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
         # Configs trained elsewhere are planned too: if their process is lost, they resume here.
         plan_sweep([*grid.todo, *grid.elsewhere], sweep_dir / "plan", self.config.preflight)
-        sweep = start_sweep(open_store(self.config), arguments, sweep_dir, grid)
-        sweep.verdict = {k: v for k, v in (self.config.get("verdict") or {}).items() if k in ("correction", "alpha")}
-        timing = Timing.of(self.config.tracking)
+        sweep = start_sweep(self.config, store, arguments, sweep_dir, grid)
         returns: list[Sequence[Any]] = []
         complete = False
         try:

@@ -116,3 +116,30 @@ def test_sqlite_store_keeps_artifacts_beside_the_database(tmp_path: Path, monkey
     assert saved.read_text() == "x"
     assert list(launch.iterdir()) == []  # no mlruns/ where the command was launched
     assert store.dashboard()[1].endswith(f"/#/experiments/{store.experiment_id}/runs?workflowType=machine_learning")
+
+
+def test_a_sweep_checks_its_store_once_and_creates_a_new_one_after_planning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweeper's order: ``open_store`` (the one check), ``triage``, planning, ``start_sweep``.
+    A server check costs a connection and an API request; a new SQLite file must not exist
+    before planning has passed (bad input leaves no file)."""
+    import ablation.track.remote as remote
+    from ablation.sweep import open_store, start_sweep, triage
+
+    checks: list[str] = []
+    real = remote.check_store
+    monkeypatch.setattr(remote, "check_store", lambda uri, *a: checks.append(uri) or real(uri, *a))
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        config = compose("run", [f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path}", "verdict.correction=bh"],
+                         return_hydra_config=True)
+    store = open_store(config)
+    grid = triage(store, ["entry"], stale_after_s=60)  # type: ignore[list-item] - nothing is read from it
+    assert store is None and grid.todo == ["entry"] and not (tmp_path / "mlflow.db").exists()
+    sweep = start_sweep(config, store, ["attention=se"], tmp_path, grid)
+    assert (tmp_path / "mlflow.db").is_file() and sweep.store.runs()[0].info.run_id == sweep.run_id
+    assert sweep.verdict == {"correction": "bh", "alpha": config.verdict.alpha}
+    again = open_store(config)  # an existing store is opened, not left for later
+    assert again is not None and triage(again, [], stale_after_s=60).todo == []
+    assert checks == [uri, uri]  # once per open_store, never from triage or start_sweep
