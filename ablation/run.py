@@ -36,7 +36,7 @@ from .track.store import retry_locked
 from .train.devices import lease, register_resolvers
 from .train.engine import EPOCH_KEYS, RESUME_CHECKPOINT
 from .train.hyps import resolve_hyp
-from .train.isolate import CHILDREN
+from .train.isolate import CHILDREN, SlurmTermination
 from .train.worker import ERROR, EVENTS, RESULT
 
 register_resolvers()
@@ -81,7 +81,8 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
         print(f"[ablation] {name}: run {decision.run_id} is being trained by {who}; not started twice")
         return {"name": name, "status": RUNNING, "run_id": decision.run_id, "config_hash": entry.config_hash}
     attempt = Attempt.begin(store, decision, workdir, cfg, entry)
-    with Heartbeat(store, attempt.run_id, decision.token, timing.heartbeat_s, on_lost=CHILDREN.stop) as beat:
+    with (Heartbeat(store, attempt.run_id, decision.token, timing.heartbeat_s, on_lost=CHILDREN.stop) as beat,
+          SlurmTermination() as slurm):
         attempt.heartbeat = beat
         try:
             outcome = _train(entry, cfg, planned, workdir, attempt)
@@ -93,6 +94,11 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
             raise
         except BaseException as err:  # noqa: BLE001 - recorded as this config's failure
             outcome = attempt.fail(f"{type(err).__name__}: {err}", _traceback())
+        if slurm.received and outcome.get("status") != FINISHED:
+            # No result: submitit would hand this attempt's end to the submitter as the config's.
+            attempt.fail("stopped by Slurm (SIGTERM: requeued, preempted, cancelled or out of time); "
+                         "a requeued task or the same command resumes it", status=KILLED, interrupted="SIGTERM")
+            raise SystemExit(128 + signal.SIGTERM)
     return {"name": name, "run_id": attempt.run_id, "config_hash": entry.config_hash, **outcome}
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +144,40 @@ class Children:
 
 CHILDREN = Children()
 atexit.register(CHILDREN.discard)
+
+
+class SlurmTermination:
+    """While a job runs as a Slurm task: notes SIGTERM and stops the training child at once.
+
+    Slurm sends SIGTERM to every process of a task it requeues (``scontrol requeue``, preemption),
+    cancels or ends at its time limit, and SIGKILL ``KillWait`` seconds later. submitit ignores the
+    signal in the job process (it logs it), so the job would go on to return its training child's
+    death as the config's outcome: submitit pickles it, and a submitter still waiting reads this
+    interruption as the config's FAILED result while the requeued task trains it. ``received``
+    tells the job to end the attempt as interrupted and leave without a result
+    (``ablation.run``). Outside Slurm, or off the main thread, it does nothing."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> SlurmTermination:
+        if os.environ.get("SLURM_JOB_ID") and threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._previous)
+            self._installed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received = True
+        CHILDREN.stop()
+        if callable(self._previous):  # submitit's own handler (it logs the signal)
+            self._previous(signum, frame)
 
 
 def _follow(

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 EPOCHS = 4
 
 
-def start(folder: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**compat.launch_environ(), "ABLATION_QUIET": "1", "TMPDIR": str(folder / "tmp")}
+def start(folder: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    env = {**compat.launch_environ(), "ABLATION_QUIET": "1", "TMPDIR": str(folder / "tmp"), **(env or {})}
     (folder / "tmp").mkdir(exist_ok=True)
     return subprocess.Popen(
         [sys.executable, "-m", "ablation.run", *args], cwd=folder, env=env,
@@ -112,6 +112,32 @@ def test_a_killed_training_child_resumes_from_its_last_epoch_into_the_same_run(t
     csv_values = [float(r["train/box_loss"]) for r in read_results(job / "train" / "results.csv")]
     assert logged == pytest.approx(csv_values, abs=1e-5)
     assert not (job / "train" / "weights" / "resume.pt").exists()  # FINISHED: nothing left to resume
+
+
+def test_slurms_sigterm_ends_the_attempt_without_a_result_and_the_config_resumes(tmp_path: Path) -> None:
+    """As Slurm stops a task it requeues or cancels: SIGTERM to every process of the task. The job
+    records the attempt as interrupted and leaves without a result (a submitit submitter would
+    otherwise take it for the config's outcome); the same command resumes the run."""
+    args = [*TINY, f"train.epochs={EPOCHS}", f"tracking.uri={store_uri(tmp_path)}"]
+    first = start(tmp_path, *args, env={"SLURM_JOB_ID": "4242"})  # a sweep run inside an sbatch script
+    wait_for_epoch(tmp_path, 1, first)
+    os.killpg(first.pid, signal.SIGTERM)  # the whole task: the job process and its training child
+    _, stderr = first.communicate(timeout=600)
+    assert first.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert training_children(tmp_path) == []
+    client, runs = config_runs(tmp_path)
+    [stopped] = runs["yolov5n-none"]
+    assert stopped.info.status == "KILLED" and stopped.data.tags["interrupted"] == "SIGTERM"
+    assert stopped.data.tags["error"].startswith("stopped by Slurm (SIGTERM")
+
+    again = start(tmp_path, *args)
+    stdout, stderr = again.communicate(timeout=900)
+    assert again.returncode == 0, stderr[-3000:]
+    client, runs = config_runs(tmp_path)
+    [resumed] = runs["yolov5n-none"]
+    assert resumed.info.run_id == stopped.info.run_id and resumed.info.status == "FINISHED"
+    assert int(resumed.data.tags["resumed_at_epochs"]) >= 2
+    assert_every_epoch_once(client, resumed.info.run_id)
 
 
 def test_a_killed_submitter_loses_nothing_and_no_config_trains_twice_at_once(tmp_path: Path) -> None:

@@ -143,3 +143,31 @@ def test_a_waiting_child_without_a_job_exits_quietly(tmp_path: Path) -> None:
         [sys.executable, "-m", "ablation.train.worker", "--standby", str(early)], input=b"", capture_output=True, timeout=300
     )
     assert done.returncode == 0 and done.stderr == b"" and not early.exists()
+
+
+def test_sigterm_to_a_slurm_task_stops_its_training_child_and_is_noted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slurm's SIGTERM (requeue, preemption, scancel, time limit) reaches the job process: the
+    training child is killed at once, the job knows, submitit's own handler still runs."""
+    import signal
+
+    from ablation.train.isolate import SlurmTermination, Standby
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))  # submitit's stand-in
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(CHILDREN, "training", Standby(child, {}, Path(os.devnull)))
+    monkeypatch.setenv("SLURM_JOB_ID", "17")
+    try:
+        with SlurmTermination() as slurm:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert child.wait(timeout=10) == -signal.SIGKILL
+        assert slurm.received and seen == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) is not slurm._handle  # restored on leaving
+        monkeypatch.delenv("SLURM_JOB_ID")
+        with SlurmTermination() as local:  # not a Slurm task: the handler is left alone
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert not local.received and seen == [signal.SIGTERM, signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if child.poll() is None:
+            child.kill()
