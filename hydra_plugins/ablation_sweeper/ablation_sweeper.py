@@ -79,21 +79,27 @@ class AblationSweeper(Sweeper):
     def _sweep(self, arguments: list[str]) -> Any:
         from ablation.claim import Timing
         from ablation.planner import plan
-        from ablation.sweep import finish_sweep, grid_for, open_store, plan_sweep, print_plan, start_sweep, triage
+        from ablation.sweep import (
+            check_tracking, finish_sweep, grid_for, open_store, plan_sweep, print_plan, start_sweep, triage,
+        )
         from ablation.sweep_rounds import print_prior, rounds
 
         assert self.config is not None and self.hydra_context is not None
         loader, config = self.hydra_context.config_loader, self.config
         entries = grid_for(str(config.hydra.job.config_name), arguments, lambda job: loader.load_sweep_config(config, job))
-        print_prior(self.config, entries)  # what earlier runs say this grid can detect, before anything trains
+        # The store is checked once, before anything else reads it (the power estimate does): an
+        # unreachable server is refused in seconds, not after MLflow's minutes of retries.
         if self.plan_only:
+            check_tracking(self.config)
+            print_prior(self.config, entries)  # what earlier runs say this grid can detect
             out = Path(str(self.config.out)).expanduser()
             code = print_plan(plan(entries, out, self.config.preflight), out)
             if code:
                 sys.exit(code)
             return []
+        store = open_store(self.config)
+        print_prior(self.config, entries)  # what earlier runs say this grid can detect, before anything trains
         timing = Timing.of(self.config.tracking)
-        store = open_store(self.config)  # checked once, before anything is planned or submitted
         grid = triage(store, entries, timing.stale_after_s)
         sweep_dir = Path(str(self.config.hydra.sweep.dir)).resolve()
         # Configs trained elsewhere are planned too: if their process is lost, they resume here.

@@ -1,6 +1,6 @@
 """The command line a user types, refused before anything is planned or submitted: a Slurm sweep
 into a single-host store, or into a tracking server that does not answer (within 30 s; MLflow's
-own retries used to hang it for minutes)."""
+own retries used to hang it for minutes). In the fast suite: a real command line, about 10 s each."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import pytest
 
 from .conftest import ROOT
 
@@ -24,7 +22,6 @@ def refused(tmp_path: Path, uri: str) -> tuple[subprocess.CompletedProcess[str],
     return done, time.monotonic() - start
 
 
-@pytest.mark.slow  # a real command line (Hydra, MLflow imports)
 def test_unreachable_server_is_refused_within_30_s(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -39,7 +36,6 @@ def test_unreachable_server_is_refused_within_30_s(tmp_path: Path) -> None:
     print(f"refused after {seconds:.1f} s")
 
 
-@pytest.mark.slow
 def test_sqlite_store_is_refused_for_slurm(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done, _ = refused(tmp_path, uri)
