@@ -95,10 +95,11 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
         except BaseException as err:  # noqa: BLE001 - recorded as this config's failure
             outcome = attempt.fail(f"{type(err).__name__}: {err}", _traceback())
         if slurm.received and outcome.get("status") != FINISHED:
-            # No result: submitit would hand this attempt's end to the submitter as the config's.
-            attempt.fail("stopped by Slurm (SIGTERM: requeued, preempted, cancelled or out of time); "
-                         "a requeued task or the same command resumes it", status=KILLED, interrupted="SIGTERM")
-            raise SystemExit(128 + signal.SIGTERM)
+            outcome = attempt.fail("stopped by Slurm (SIGTERM: requeued, preempted, cancelled or out of time); "
+                                   "a requeued task or the same command resumes it", status=KILLED, interrupted="SIGTERM")
+            if slurm.requeued():  # no result: submitit would hand it to the submitter as the config's
+                raise SystemExit(128 + signal.SIGTERM)
+            outcome = {**outcome, "status": FAILED}  # cancelled: the sweep reports it (and a re-run resumes it)
     return {"name": name, "run_id": attempt.run_id, "config_hash": entry.config_hash, **outcome}
 
 

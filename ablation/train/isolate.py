@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,8 +155,8 @@ class SlurmTermination:
     signal in the job process (it logs it), so the job would go on to return its training child's
     death as the config's outcome: submitit pickles it, and a submitter still waiting reads this
     interruption as the config's FAILED result while the requeued task trains it. ``received``
-    tells the job to end the attempt as interrupted and leave without a result
-    (``ablation.run``). Outside Slurm, or off the main thread, it does nothing."""
+    tells the job to end the attempt as interrupted; ``requeued`` whether to leave without a
+    result (``ablation.run``). Outside Slurm, or off the main thread, it does nothing."""
 
     def __init__(self) -> None:
         self.received = False
@@ -172,6 +173,21 @@ class SlurmTermination:
         if self._installed:
             signal.signal(signal.SIGTERM, self._previous)
             self._installed = False
+
+    @staticmethod
+    def requeued() -> bool:
+        """Whether Slurm requeued this task, which then starts again and reports the config: its
+        job's ``Restarts`` (``scontrol show job``) already counts the requeue while this attempt
+        (``SLURM_RESTART_COUNT``) ends. A cancelled task, or one out of time, was not. Unknown
+        (no answer) counts as requeued: where accounting is on, the submitter still learns from
+        Slurm that a cancelled task ended."""
+        try:
+            shown = subprocess.run(["scontrol", "show", "job", "-o", os.environ.get("SLURM_JOB_ID", "")],
+                                   capture_output=True, text=True, timeout=20).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            return True
+        restarts = re.search(r"(?:^|\s)Restarts=(\d+)", shown)
+        return restarts is None or int(restarts.group(1)) > int(os.environ.get("SLURM_RESTART_COUNT") or 0)
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.received = True

@@ -30,7 +30,7 @@ install_missing() {
 write_conf() {
   local host cpus mem
   host=$(hostname)
-  cpus=$(nproc)
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc obeys OMP_NUM_THREADS, which upstream sets to 1 here
   mem=$(( $(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo) * 9 / 10 ))
   mkdir -p /var/spool/slurmctld /var/spool/slurmd /var/log/slurm "$(dirname "$JOBCOMP")"
   cat >"$CONF" <<CONF

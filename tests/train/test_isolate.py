@@ -171,3 +171,34 @@ def test_sigterm_to_a_slurm_task_stops_its_training_child_and_is_noted(monkeypat
         signal.signal(signal.SIGTERM, previous)
         if child.poll() is None:
             child.kill()
+
+
+# `scontrol show job -o` as Slurm 22 printed it in a task's SIGTERM handler after `scontrol requeue`
+# (JobState=COMPLETING, Restarts=1; after `scancel` the same with Restarts=0).
+SHOWN = ("JobId=20 JobName=term_probe.sh UserId=root(0) JobState=COMPLETING Reason=None Dependency=(null) "
+         "Requeue=1 Restarts={restarts} BatchFlag=1 Reboot=0 ExitCode=0:0")
+
+
+@pytest.mark.parametrize(("restarts", "restart_count", "requeued"), [
+    (1, None, True),   # requeued during its first run
+    (0, None, False),  # cancelled (or out of time) in its first run
+    (1, "1", False),   # cancelled after one requeue
+    (2, "1", True),    # requeued again
+    (None, None, True),  # no answer: left to Slurm's accounting
+])
+def test_a_slurm_task_tells_a_requeue_from_a_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restarts: int | None, restart_count: str | None, requeued: bool
+) -> None:
+    from ablation.train.isolate import SlurmTermination
+
+    scontrol = tmp_path / "scontrol"
+    shown = SHOWN.format(restarts=restarts) if restarts is not None else ""
+    scontrol.write_text(f"#!/bin/sh\n[ \"$*\" = 'show job -o 20' ] && echo '{shown}'\n")
+    scontrol.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("SLURM_JOB_ID", "20")
+    if restart_count is None:
+        monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
+    else:
+        monkeypatch.setenv("SLURM_RESTART_COUNT", restart_count)
+    assert SlurmTermination.requeued() is requeued
