@@ -60,17 +60,26 @@ class Fingerprints:
 
     datasets: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def known(cls, data_cfg: DictConfig, digest: str) -> Fingerprints:
+        """Fingerprints that take ``digest`` for this dataset (computed when the config was planned)."""
+        return cls({_data_key(data_cfg): digest})
+
     def of(self, cfg: DictConfig) -> dict[str, str]:
         """``{kind: digest}`` for each of ``KINDS``, for one composed config."""
         attention = str(cfg.attention.name)
         placement = str((cfg.get("placement") or {}).get("name", ""))
-        key = json.dumps(OmegaConf.to_container(cfg.data, resolve=True), sort_keys=True, default=str)
+        key = _data_key(cfg.data)
         if key not in self.datasets:
             self.datasets[key] = data_fingerprint(cfg.data)
         return {
             "code": code_fingerprint(attention, placement), "packages": packages_fingerprint(),
             "data": self.datasets[key], "files": files_fingerprint(cfg),
         }
+
+
+def _data_key(data_cfg: DictConfig) -> str:
+    return json.dumps(OmegaConf.to_container(data_cfg, resolve=True), sort_keys=True, default=str)
 
 
 def code_fingerprint(attention: str, placement: str) -> str:

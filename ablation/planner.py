@@ -49,6 +49,9 @@ class PlanRow:
     weights: str = ""  # the checkpoint the job starts from (surgery.weights), file name in the plan folder
     error: str = ""
     summary: str = field(default="", repr=False)  # upstream's layer table, for the run's artifacts
+    # The dataset's fingerprint when planned: the job's identity takes it instead of listing and
+    # hashing every label file again (seconds per config on a large set), and so equals the sweep's.
+    data_fingerprint: str = field(default="", repr=False)
 
     @property
     def ok(self) -> bool:
@@ -71,7 +74,8 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
     surgeries: dict[str, tuple[GridEntry, SurgeryResult]] = {}
     rows: list[PlanRow] = []
     for entry in {e.name: e for e in entries}.values():  # seeds of a config share name and model
-        row = PlanRow(entry.name, entry.model, entry.attention, entry.placement, error=option_errors(entry.cfg.get("train")))
+        row = PlanRow(entry.name, entry.model, entry.attention, entry.placement, error=option_errors(entry.cfg.get("train")),
+                      data_fingerprint=dict(entry.fingerprints).get("data", ""))
         data = _dataset(entry.cfg.data, out, datasets) if row.ok else None
         if isinstance(data, DataError):
             row.error = str(data)

@@ -28,7 +28,7 @@ from .cli import launch
 from .data.resolve import DataError, resolve
 from .evaluate.record import Records
 from .evaluate.record import records as evaluation_records
-from .fingerprint import package_versions
+from .fingerprint import Fingerprints, package_versions
 from .grid import GridEntry, describe, flatten
 from .planner import PlanRow, load_row, plan
 from .track import FAILED, FINISHED, KILLED, RUNNING, Store
@@ -59,11 +59,13 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
     left to it (status RUNNING), one stopped from outside resumes from its checkpoint.
     """
     CHILDREN.job_begins()
-    entry = describe(cfg)
+    planned = load_row(cfg.planned) if cfg.get("planned") else None
+    # The dataset's fingerprint as planned: the sweep's identity of this config, without hashing the set again.
+    prints = Fingerprints.known(cfg.data, planned.data_fingerprint) if planned and planned.data_fingerprint else None
+    entry = describe(cfg, fingerprints=prints)
     workdir = (workdir or job_dir(cfg)).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     store = Store(cfg.tracking.uri, str(cfg.tracking.experiment))
-    planned = load_row(cfg.planned) if cfg.get("planned") else None
     name = planned.name if planned else entry.name
     timing = Timing.of(cfg.tracking)
 

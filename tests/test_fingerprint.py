@@ -206,3 +206,22 @@ def test_the_files_a_config_names_retrain_when_what_upstream_reads_changes(tmp_p
         path.write_text(text)
     weights.write_bytes(b"weights of another model")
     assert retrained(args, done) == every
+
+
+def test_a_planned_job_takes_its_datasets_fingerprint_from_the_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job of a sweep does not list and hash the dataset again (seconds per config on a large
+    set): its identity takes the digest planned with it, and so equals the sweep's."""
+    from ablation.fingerprint import Fingerprints
+    from ablation.grid import describe
+    from ablation.planner import load_row, plan
+
+    entries = expand("run", ["model=yolov5n", "attention=se", f"data.root={tmp_path / 'datasets'}", "data.train=8", "data.val=4"])
+    plan(entries, tmp_path / "plan", {"enabled": False, "workers": 1})
+    monkeypatch.setattr(fingerprint, "data_fingerprint", lambda data_cfg: pytest.fail("the dataset was hashed again"))
+    for entry in entries:
+        row = load_row(tmp_path / "plan" / f"{entry.name}.json")
+        assert row.data_fingerprint == dict(entry.fingerprints)["data"] != ""
+        job = describe(entry.cfg, fingerprints=Fingerprints.known(entry.cfg.data, row.data_fingerprint))
+        assert job.config_hash == entry.config_hash and job.fingerprints == entry.fingerprints
