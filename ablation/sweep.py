@@ -174,11 +174,11 @@ def open_store(config: DictConfig) -> Store | None:
     """The tracking store, checked once before anything is planned or submitted
     (``check_tracking``); ``None`` for a SQLite store that does not exist yet: ``start_sweep``
     creates it after planning, so that bad input leaves no file."""
-    from .track.store import resolve_uri
+    from .track.store import not_created, resolve_uri
 
     check_tracking(config)
     uri = resolve_uri(config.tracking.uri)
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    if not_created(uri):
         return None
     return _opened(Store(uri, str(config.tracking.experiment)))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import power
 from .runs import load_runs
@@ -16,7 +15,7 @@ def prior_line(uri: str, experiment: str, entries: Sequence, correction: str = "
     and training settings (their baseline's ``group_hash``), the smallest Δ this grid's seeds
     detect at its family threshold, and the seeds a Δ of 0.5 and 1.0 points needs; or that none
     is known yet. ``entries``: ``grid.GridEntry`` s."""
-    from ..track.store import resolve_uri
+    from ..track.store import not_created, resolve_uri
 
     bases = {e.group_hash for e in entries if e.is_baseline}
     m = len({e.group_hash for e in entries if not e.is_baseline})
@@ -24,7 +23,7 @@ def prior_line(uri: str, experiment: str, entries: Sequence, correction: str = "
     uri = resolve_uri(uri)
     none = (f"[ablation] power: no paired seed spread is known yet for this model, data and training settings "
             f"(no earlier config with two seeds in experiment '{experiment}'); the table after training estimates it.")
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    if not_created(uri):
         return none
     runs = load_runs(uri, experiment)
     if runs.empty or metric not in runs:

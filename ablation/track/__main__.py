@@ -4,13 +4,12 @@ dashboard on an experiment's runs table (MLflow 3 otherwise opens an experiment 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
     from ..report.summary import compose_command
     from .remote import TrackingError, check_reachable, is_server
-    from .store import Store, resolve_uri
+    from .store import Store, not_created, resolve_uri
 
     cfg = compose_command("export", argv)
     if cfg is None:
@@ -19,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if is_server(uri):
             check_reachable(uri, experiment)
-        elif uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        elif not_created(uri):
             raise TrackingError(f"no MLflow store at {uri}; run a sweep first or pass tracking.uri=...")
     except TrackingError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -39,6 +39,17 @@ def resolve_uri(uri: str | None) -> str:
     return uri
 
 
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URI; None for any other store."""
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def not_created(uri: str) -> bool:
+    """A SQLite store whose file does not exist yet (opening it would create it)."""
+    path = sqlite_file(uri)
+    return path is not None and not path.is_file()
+
+
 def retry_locked(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def wrapped(*args: Any, **kwargs: Any) -> T:
@@ -74,7 +85,7 @@ class Store:
 
     @property
     def sqlite_path(self) -> Path | None:
-        return Path(self.uri.removeprefix("sqlite:///")) if self.uri.startswith("sqlite:///") else None
+        return sqlite_file(self.uri)
 
     def find_experiment_id(self) -> str | None:
         """The experiment's id, or None when it does not exist (nothing is created)."""
