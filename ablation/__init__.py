@@ -18,13 +18,13 @@ def setup() -> list[str]:
     included) bound into upstream's ``parse_model`` namespace. Returns the registered class names."""
     if _registered:
         return _registered
-    from vendor.yolov5 import compat
+    from ablation.engines.yolov5 import compat
 
     compat.install()  # before the first upstream import: it records the launch environment
-    from vendor.yolov5.registration import register
+    from ablation.engines.yolov5.registration import register
 
-    from .attention import ATTENTION
-    from .attention.c3_attn import C3Attn
+    from ablation.attention import ATTENTION
+    from ablation.engines.yolov5.c3_attn import C3Attn
 
     _registered.extend(register({**{e.cls.__name__: e.cls for e in ATTENTION}, "C3Attn": C3Attn}))
     return _registered

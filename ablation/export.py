@@ -2,7 +2,7 @@
 
 import sys
 
-from .report.export import main
+from ablation.report.export import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,10 +32,10 @@ import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from ablation.attention import ATTENTION  # noqa: E402
-from ablation.surgery import ModelSpec, Placement, apply  # noqa: E402
-from ablation.surgery.channels import output_channels  # noqa: E402
-from ablation.surgery.feature_size import layer_strides, oversized  # noqa: E402
-from vendor.yolov5.paths import model_yaml  # noqa: E402
+from ablation.plan.surgery import ModelSpec, Placement, apply  # noqa: E402
+from ablation.plan.surgery.channels import output_channels  # noqa: E402
+from ablation.plan.surgery.feature_size import layer_strides, oversized  # noqa: E402
+from ablation.engines.yolov5.paths import model_yaml  # noqa: E402
 
 
 def module_ms(name: str, shapes: list[tuple[int, int, int]], repeats: int) -> float:

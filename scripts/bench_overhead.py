@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 PLAIN = """
 import sys, pathlib
 import ablation; ablation.setup()  # registers our modules with upstream's parse_model (the one call a plain checkout needs)
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 compat.provide_fonts()
 from yolov5 import train
 cfg = sys.argv[3]

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ablation.preflight import build_model
-from vendor.yolov5.paths import model_yaml
+from ablation.plan.preflight import build_model
+from ablation.engines.yolov5.paths import model_yaml
 
 
 def random_base(model: str, nc: int, seed: int = 0) -> nn.Module:

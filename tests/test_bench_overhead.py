@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ def test_logged_detections_equal_a_second_pass_of_upstreams_validation(bench: tu
     images, classes and count, boxes and scores equal up to the rounding of the results
     (3 decimals of a pixel, 5 of a score; float sums can differ in the last digit)."""
     from ablation.data.dataset import describe
-    from ablation.evaluate.upstream import predict
+    from ablation.engines.yolov5.validate import predict
 
     work, _ = bench
     for job in (work / "sweep0").iterdir():

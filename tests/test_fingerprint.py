@@ -19,9 +19,9 @@ import torch
 from omegaconf import OmegaConf
 
 from ablation import fingerprint
-from ablation.grid import GridEntry, expand
-from ablation.run import _params, _tags
-from ablation.sweep import triage
+from ablation.config.grid import GridEntry, expand
+from ablation.job.task import _params, _tags
+from ablation.sweep.core import triage
 from ablation.track import FINISHED, Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def test_a_file_retrains_only_the_configs_that_use_it(tree: Path, first: tuple) 
     with (tree / "ablation/attention/_batchnorm.py").open("a") as f:  # imported by gam (and nam, sk)
         f.write(helper)
     assert retrained(args, done) == GAM
-    with (tree / "ablation/attention/c3_attn.py").open("a") as f:  # C3Attn: every c3_inside config
+    with (tree / "ablation/engines/yolov5/c3_attn.py").open("a") as f:  # C3Attn: every c3_inside config
         f.write(helper)
     assert retrained(args, done) == C3_INSIDE | GAM
     with (tree / "ablation/attention/simam.py").open("a") as f:  # in no config of this grid
@@ -156,8 +156,8 @@ def test_the_code_of_a_module_is_its_file_and_what_it_imports_from_our_packages(
             "ablation.attention._batchnorm", f"ablation.attention.{module}", "ablation.attention.registry",
         ])
     assert sorted(fingerprint.source_files(["ablation.attention.se"])) == ["ablation.attention.registry", "ablation.attention.se"]
-    assert sorted(fingerprint.source_files(["ablation.attention.c3_attn"])) == [
-        "ablation.attention.c3_attn", "ablation.attention.registry", "vendor.yolov5.registration",
+    assert sorted(fingerprint.source_files(["ablation.engines.yolov5.c3_attn"])) == [
+        "ablation.engines.yolov5.c3_attn", "ablation.attention.registry", "ablation.engines.yolov5.registration",
     ]
 
 
@@ -185,9 +185,9 @@ def test_the_report_s_runs_carry_the_fingerprints_that_tell_old_runs_from_new() 
 
 
 def test_the_files_a_config_names_retrain_when_what_upstream_reads_changes(tmp_path: Path) -> None:
-    from vendor.yolov5.paths import model_yaml
+    from ablation.engines.yolov5.paths import model_yaml
 
-    from ablation.train.hyps import resolve_hyp
+    from ablation.engines.yolov5.hyps import resolve_hyp
 
     model, hyp, weights = tmp_path / "yolov5n.yaml", tmp_path / "hyp.yaml", tmp_path / "base.pt"
     shutil.copy(model_yaml("yolov5n"), model)
@@ -213,9 +213,9 @@ def test_a_planned_job_takes_its_datasets_fingerprint_from_the_plan(
 ) -> None:
     """A job of a sweep does not list and hash the dataset again (seconds per config on a large
     set): its identity takes the digest planned with it, and so equals the sweep's."""
-    from ablation.fingerprint import Fingerprints
-    from ablation.grid import describe
-    from ablation.planner import load_row, plan
+    from ablation.config.fingerprint import Fingerprints
+    from ablation.config.grid import describe
+    from ablation.plan.planner import load_row, plan
 
     entries = expand("run", ["model=yolov5n", "attention=se", f"data.root={tmp_path / 'datasets'}", "data.train=8", "data.val=4"])
     plan(entries, tmp_path / "plan", {"enabled": False, "workers": 1})

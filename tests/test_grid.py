@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ablation.grid import ConfigError, describe, expand, split_overrides
+from ablation.config.grid import ConfigError, describe, expand, split_overrides
 
 
 def names(entries: list) -> list[str]:

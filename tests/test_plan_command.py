@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ablation.grid import expand
-from ablation.planner import COLUMNS, plan
-from ablation.sweep import print_plan
+from ablation.config.grid import expand
+from ablation.plan.planner import COLUMNS, plan
+from ablation.sweep.core import print_plan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def test_failing_entries_are_reported_and_the_rest_planned(tmp_path: Path, capsy
 
 
 def test_preflight_disabled_skips_the_training_step_but_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ablation.preflight import check
+    from ablation.plan.preflight import check
 
     steps: list[int] = []
     monkeypatch.setattr(check, "train_step", lambda model, imgsz: steps.append(imgsz))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ablation.grid import expand
-from ablation.planner import plan
+from ablation.config.grid import expand
+from ablation.plan.planner import plan
 
-from .checkpoints import random_base, save_like_upstream
+from tests.checkpoints import random_base, save_like_upstream
 
 
 def plan_with(weights: Path, out: Path, *args: str, config: str = "plan") -> list:

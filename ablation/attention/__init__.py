@@ -11,7 +11,7 @@ import importlib
 import os
 import pkgutil
 
-from .registry import ATTENTION, Entry, Registry, fit_groups
+from ablation.attention.registry import ATTENTION, Entry, Registry, fit_groups
 
 _NOT_MODULES = {"registry", "c3_attn"}
 

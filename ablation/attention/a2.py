@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("a2", paper="Chen et al., A^2-Nets: Double Attention Networks, NeurIPS 2018")

@@ -27,8 +27,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._batchnorm import BatchNorm2d
-from .registry import ATTENTION
+from ablation.attention._batchnorm import BatchNorm2d
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("bam", paper="Park et al., BAM: Bottleneck Attention Module, BMVC 2018")

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .registry import ATTENTION, fit_groups
+from ablation.attention.registry import ATTENTION, fit_groups
 
 
 def to_windows(x: torch.Tensor, n: int) -> torch.Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("ca", paper="Hou et al., Coordinate Attention for Efficient Mobile Network Design, CVPR 2021")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("cbam", paper="Woo et al., CBAM: Convolutional Block Attention Module, ECCV 2018")

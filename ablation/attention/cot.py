@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._batchnorm import BatchNorm2d
-from .registry import ATTENTION
+from ablation.attention._batchnorm import BatchNorm2d
+from ablation.attention.registry import ATTENTION
 
 SHARE = 8  # channels sharing one attention kernel, as the official ``share_planes``
 KEY_GROUPS = 4

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("cpca", paper="Huang et al., Channel prior convolutional attention for medical image segmentation, Comput. Biol. Med. 178, 2024")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("criss_cross", paper="Huang et al., CCNet: Criss-Cross Attention for Semantic Segmentation, ICCV 2019")

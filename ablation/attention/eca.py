@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 def adaptive_kernel_size(channels: int, gamma: int = 2, b: int = 1) -> int:

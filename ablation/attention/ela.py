@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION, fit_groups
+from ablation.attention.registry import ATTENTION, fit_groups
 
 
 @ATTENTION.register("ela", paper="Xu & Wan, ELA: Efficient Local Attention for Deep Convolutional Neural Networks, arXiv 2403.01123, 2024")

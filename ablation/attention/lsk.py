@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("lsk", paper="Li et al., Large Selective Kernel Network for Remote Sensing Object Detection, ICCV 2023")

@@ -22,7 +22,7 @@ upstream builds the model with a 256 px pass, trains at ``train.imgsz`` (and 0.5
 one table of 2·size − 1 offsets serves every map up to size x size exactly: a smaller map uses
 the offsets it has (the table's centre), nothing is interpolated, and at size x size this is the
 official computation. A larger map has offsets the table does not hold: the forward pass raises,
-and planning (``ablation.planner`` via ``surgery.feature_size``) refuses such a config before
+and planning (``ablation.plan.planner`` via ``surgery.feature_size``) refuses such a config before
 anything trains, naming the size to set or a coarser placement. ``size=21`` covers BoTNet's
 placement (stride 32, c5) at ``train.imgsz=640``: 20 x 20 in training, 21 x 21 in validation.
 Offsets beyond those a training map has (±19 at 20 x 20) keep their initialisation.
@@ -37,7 +37,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION, fit_groups
+from ablation.attention.registry import ATTENTION, fit_groups
 
 
 def relative_table(table: torch.Tensor, length: int, size: int) -> torch.Tensor:

@@ -32,7 +32,7 @@ import math
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 def bin_average(out_size: int, in_size: int, like: torch.Tensor) -> torch.Tensor:

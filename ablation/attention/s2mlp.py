@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 SHIFT1 = ((1, 1), (1, -1), (2, 1), (2, -1))
 SHIFT2 = ((2, 1), (2, -1), (1, 1), (1, -1))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION, fit_groups
+from ablation.attention.registry import ATTENTION, fit_groups
 
 
 @ATTENTION.register(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 @ATTENTION.register("simam", paper="Yang et al., SimAM: A Simple, Parameter-Free Attention Module for CNNs, ICML 2021")

@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._batchnorm import BatchNorm2d
-from .registry import ATTENTION, fit_groups
+from ablation.attention._batchnorm import BatchNorm2d
+from ablation.attention.registry import ATTENTION, fit_groups
 
 
 

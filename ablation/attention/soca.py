@@ -17,7 +17,7 @@ import contextlib
 import torch
 from torch import nn
 
-from .registry import ATTENTION
+from ablation.attention.registry import ATTENTION
 
 
 def newton_schulz_sqrt(a: torch.Tensor, iterations: int, eps: float = 1e-8) -> torch.Tensor:

@@ -143,7 +143,7 @@ def verify(paths: list[Path], single_cls: bool = False) -> Split:
 
 
 def _dataloaders() -> Any:
-    from vendor.yolov5 import compat
+    from ablation.engines.yolov5 import compat
 
     compat.install()  # before upstream's first import
     from yolov5.utils import dataloaders

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .dataset import Dataset, label_paths, list_images
+from ablation.data.dataset import Dataset, label_paths, list_images
 
 
 class DataError(ValueError):
@@ -32,7 +32,7 @@ def resolve(cfg: Any, workdir: Path, single_cls: bool = False) -> Dataset:
 def _resolve(cfg: Any, workdir: Path) -> Dataset:
     if cfg.get("path"):
         return load(Path(str(cfg.path)).expanduser(), workdir)
-    from .synthetic import SyntheticSpec, ensure
+    from ablation.data.synthetic import SyntheticSpec, ensure
 
     fields = ("train", "val", "imgsz", "seed", "max_objects", "min_size", "max_size")
     spec = SyntheticSpec(**{k: int(cfg[k]) for k in fields if cfg.get(k) is not None})

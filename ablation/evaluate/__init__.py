@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .final import Detections
+    from ablation.evaluate.final import Detections
 
 EVAL_DIR = "eval"  # in the job folder and among the run's artifacts
 INSTANCES, PREDICTIONS = "instances_val.json", "predictions.json"
@@ -72,9 +72,9 @@ def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path, final
 
 
 def _coco_part(options: dict[str, Any], best: Path, out_dir: Path, final: Detections | None) -> dict[str, Any]:
-    from ..data.dataset import describe
-    from .coco import cached_instances, coco_evaluate, image_ids
-    from .upstream import predict
+    from ablation.data.dataset import describe
+    from ablation.evaluate.coco import cached_instances, coco_evaluate, image_ids
+    from ablation.engines.yolov5.validate import predict
 
     dataset = describe(str(options["data"]), bool(options.get("single_cls", False)))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,7 @@ def _coco_part(options: dict[str, Any], best: Path, out_dir: Path, final: Detect
 
 
 def _latency_part(options: dict[str, Any], best: Path, settings: Settings) -> dict[str, Any]:
-    from .latency import load_inference_model, measure_latency
+    from ablation.evaluate.latency import load_inference_model, measure_latency
 
     model = load_inference_model(best, str(options.get("device", "")))
     measured = measure_latency(model, settings.latency_imgsz, settings.latency_warmup, settings.latency_repeats)

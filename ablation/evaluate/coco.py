@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..data.dataset import Dataset
+from ablation.data.dataset import Dataset
 
 VERSION = 2  # of the instances format below; part of the cache key
 # COCOeval.stats index of each metric we log (stats[6], stats[7] are AR1, AR10).

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .coco import CocoError, detections_to_results
+from ablation.evaluate.coco import CocoError, detections_to_results
 
 
 class Detections:

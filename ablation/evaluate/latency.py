@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import EVAL_DIR
+from ablation.evaluate import EVAL_DIR
 
 COCO_PREFIX = "coco/"
 ERROR_TAGS = ("coco_error", "latency_error")

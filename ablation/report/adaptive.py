@@ -16,7 +16,7 @@ error ≤ alpha. The looks never test at a fixed level repeatedly, so there is n
 (With a ``budget`` that stops open configs before ``max_seeds``, those are analysed at the seeds
 they have, and the guarantee holds only as far as the simulation shows.)
 
-Pure functions over frames; the sweep (``ablation.sweep_rounds``) launches what they return.
+Pure functions over frames; the sweep (``ablation.sweep.rounds``) launches what they return.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import family, power
+from ablation.report import family, power
 
 Z_UPPER = 2.326  # one-sided 99 %: the optimistic |Δ| a config could still turn out to have
 OPEN, CLOSED, DONE = "open", "closed", "done"

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .cocoap import IOU_50, IOU_50_95, match
+from ablation.report.cocoap import IOU_50, IOU_50_95, match
 
 PREDICTIONS, TRUTH = "eval/predictions.json", "eval/instances_val.json"
 # the metric the verdict is about → the IoU thresholds of its COCO counterpart

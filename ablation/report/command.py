@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .page import write_report
-from .summary import compose_command, summarise_command
-from .table import format_table, power_line
+from ablation.report.page import write_report
+from ablation.report.summary import compose_command, summarise_command
+from ablation.report.table import format_table, power_line
 
 
 def main(argv: list[str] | None = None) -> int:

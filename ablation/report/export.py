@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .summary import Summary, compose_command, summarise_command
-from .table import format_table, power_line
+from ablation.report.summary import Summary, compose_command, summarise_command
+from ablation.report.table import format_table, power_line
 
 
 def write_csv(summary: Summary, path: Path, raw: bool = False) -> Path:

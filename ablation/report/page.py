@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots
-from .runs import epoch_history
-from .summary import Summary
-from .table import display_frame, power_line
+from ablation.report import plots
+from ablation.report.runs import epoch_history
+from ablation.report.summary import Summary
+from ablation.report.table import display_frame, power_line
 
 VERDICTS = ("better", "worse", "no evidence", "single seed", "baseline", "no baseline", "failed")
 RUN_COLUMNS = ["name", "seed", "status", "mAP50", "mAP50-95", "coco/AP", "delta_mAP50", "delta_mAP50-95", "latency_ms", "error"]

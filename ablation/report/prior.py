@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import power
-from .runs import load_runs
-from .stats import FINISHED, with_deltas
+from ablation.report import power
+from ablation.report.runs import load_runs
+from ablation.report.stats import FINISHED, with_deltas
 
 
 def prior_line(uri: str, experiment: str, entries: Sequence, correction: str = "holm", alpha: float = 0.05,
@@ -15,7 +15,7 @@ def prior_line(uri: str, experiment: str, entries: Sequence, correction: str = "
     and training settings (their baseline's ``group_hash``), the smallest Δ this grid's seeds
     detect at its family threshold, and the seeds a Δ of 0.5 and 1.0 points needs; or that none
     is known yet. ``entries``: ``grid.GridEntry`` s."""
-    from ..track.store import not_created, resolve_uri
+    from ablation.track.store import not_created, resolve_uri
 
     bases = {e.group_hash for e in entries if e.is_baseline}
     m = len({e.group_hash for e in entries if not e.is_baseline})

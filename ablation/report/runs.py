@@ -13,7 +13,7 @@ import pandas as pd
 
 FINISHED = "FINISHED"
 TAGS = ("name", "config_hash", "group_hash", "baseline_hash", "model", "attention", "placement", "seed", "error",
-        "code_fingerprint", "packages_fingerprint", "data_fingerprint", "files_fingerprint")  # what else the hashes cover (ablation.fingerprint)
+        "code_fingerprint", "packages_fingerprint", "data_fingerprint", "files_fingerprint")  # what else the hashes cover (ablation.config.fingerprint)
 PARAMS = {"train.epochs": "epochs", "train.imgsz": "imgsz", "latency_device": "latency_device",
           "weights_transferred": "weights_transferred"}
 METRICS = (
@@ -29,7 +29,7 @@ def search_frame(uri: str | None, experiment: str) -> pd.DataFrame:
     """``mlflow.search_runs`` of the experiment (every run, every column); empty if it does not exist."""
     import mlflow
 
-    from ..track.store import resolve_uri
+    from ablation.track.store import resolve_uri
 
     uri = resolve_uri(uri)
     found = mlflow.MlflowClient(tracking_uri=uri).get_experiment_by_name(experiment)
@@ -87,7 +87,7 @@ def epoch_history(uri: str | None, runs: pd.DataFrame, metric: str = "mAP50") ->
     back to ``train.epochs``."""
     from mlflow.tracking import MlflowClient
 
-    from ..track.store import resolve_uri
+    from ablation.track.store import resolve_uri
 
     client = MlflowClient(tracking_uri=resolve_uri(uri))
     records = []

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .adaptive import Design, next_round
-from .runs import RUN_COLUMNS
-from .stats import BASELINE as BASELINE_VERDICT
-from .stats import NO_EVIDENCE, SINGLE_SEED, configs_frame, family_columns
+from ablation.report.adaptive import Design, next_round
+from ablation.report.runs import RUN_COLUMNS
+from ablation.report.stats import BASELINE as BASELINE_VERDICT
+from ablation.report.stats import NO_EVIDENCE, SINGLE_SEED, configs_frame, family_columns
 
 BASELINE = "base"
 # a set of trained ``config_hash`` es → the configs frame of those runs (in memory, or from a store)
@@ -136,7 +136,7 @@ def export_configs(uri: str, experiment: str, out: str, correction: str = "holm"
     import contextlib
     import io
 
-    from .export import main
+    from ablation.report.export import main
 
     with contextlib.redirect_stdout(io.StringIO()):
         code = main([f"tracking.uri={uri}", f"tracking.experiment={experiment}", f"out={out}", f"verdict.correction={correction}"])
@@ -234,7 +234,7 @@ def run_grids(scenario: Scenario, grids: int, seeds: int, correction: str = "hol
     design); with ``design`` also adaptively (compared with the fixed verdicts). ``store``: write
     each grid to this MLflow store (one experiment per grid) and read the fixed table back
     through ``ablation.export``, the adaptive rounds through ``summarise`` as the sweep does."""
-    from .summary import summarise
+    from ablation.report.summary import summarise
 
     tally = Tally(agree=[] if design else None)
     rng = np.random.default_rng(seed)

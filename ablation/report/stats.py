@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import family, power
-from .bootstrap import Interval
+from ablation.report import family, power
+from ablation.report.bootstrap import Interval
 
 FINISHED, FAILED = "FINISHED", "FAILED"
 SUMMARISED = ("mAP50", "mAP50-95", "coco/AP")  # mean and t-interval over seeds

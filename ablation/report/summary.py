@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import pandas as pd
 from omegaconf import DictConfig
 
-from . import family
-from .bootstrap import run_bootstrap
-from .power import Estimate
-from .runs import load_runs
-from .stats import BOOTSTRAP_METRIC, check_metric, configs_frame, family_power, with_deltas
+from ablation.report import family
+from ablation.report.bootstrap import run_bootstrap
+from ablation.report.power import Estimate
+from ablation.report.runs import load_runs
+from ablation.report.stats import BOOTSTRAP_METRIC, check_metric, configs_frame, family_power, with_deltas
 
 
 @dataclass
@@ -42,7 +42,7 @@ def summarise(
     image bootstrap on ``metric``'s COCO counterpart when its runs have ``eval/`` artifacts.
     Raises ``stats.MetricError`` when no run logged ``metric``, ``family.CorrectionError`` for a
     bad correction."""
-    from ..track.store import resolve_uri
+    from ablation.track.store import resolve_uri
 
     family.check(correction, alpha)
     uri = resolve_uri(uri)
@@ -61,8 +61,8 @@ def summarise(
 def summarise_command(cfg: DictConfig, hashes: Iterable[str] | None = None) -> Summary | None:
     """``summarise`` with a command's options (``metric``, ``bootstrap.*``, ``verdict.*``); None
     after one ``error:`` line when the metric or correction is wrong."""
-    from .family import CorrectionError
-    from .stats import MetricError
+    from ablation.report.family import CorrectionError
+    from ablation.report.stats import MetricError
 
     verdict = cfg.get("verdict") or {}
     try:
@@ -77,13 +77,25 @@ def summarise_command(cfg: DictConfig, hashes: Iterable[str] | None = None) -> S
         return None
 
 
+def command_help(config_name: str) -> str:
+    """The usage of a single-run command: its overrides and their defaults (``conf/<name>.yaml``)."""
+    from ablation.config.grid import CONF_DIR
+
+    defaults = (CONF_DIR / f"{config_name}.yaml").read_text()
+    return (f"usage: ablation {config_name if config_name != 'export' else 'export|track'} [key=value ...]\n\n"
+            f"Hydra overrides of conf/{config_name}.yaml (the package's config; defaults below):\n\n{defaults}")
+
+
 def compose_command(config_name: str, argv: list[str] | None) -> DictConfig | None:
     """The command's Hydra config from its arguments; None (after one ``error:`` line) when they are wrong."""
     from hydra import initialize_config_dir
 
-    from ..grid import CONF_DIR, ConfigError, compose_checked
+    from ablation.config.grid import CONF_DIR, ConfigError, compose_checked
 
     args = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in args):
+        print(command_help(config_name))
+        sys.exit(0)
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             return compose_checked(config_name, args)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .summary import Summary
+    from ablation.report.summary import Summary
 
 SHOWN = ("mAP50", "mAP50-95", "coco/AP")
 

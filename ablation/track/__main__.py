@@ -7,9 +7,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..report.summary import compose_command
-    from .remote import TrackingError, check_reachable, is_server
-    from .store import Store, not_created, resolve_uri
+    from ablation.report.summary import compose_command
+    from ablation.track.remote import TrackingError, check_reachable, is_server
+    from ablation.track.store import Store, not_created, resolve_uri
 
     cfg = compose_command("export", argv)
     if cfg is None:

@@ -97,7 +97,7 @@ class Store:
 
     def dashboard(self) -> list[str]:
         """The lines that tell a user how to open this experiment's runs table."""
-        from .remote import dashboard
+        from ablation.track.remote import dashboard
 
         return dashboard(self.uri, self.find_experiment_id())
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 
 
 @dataclass
@@ -120,7 +120,7 @@ class Children:
         """Train ``job_file`` in a child; its output goes to ``log_file`` (and, live, to ours when
         ``echo``), its events (``worker.EVENTS``) to ``on_event`` as they come. Returns the exit
         code: 0, the worker's 1, or ``-signal`` when it was killed."""
-        from .worker import EVENTS
+        from ablation.train.worker import EVENTS
 
         child_env = child_environ(env)
         (job_file.parent / EVENTS).unlink(missing_ok=True)  # a retried job's old events are not this run's

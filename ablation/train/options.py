@@ -19,10 +19,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from vendor.yolov5.compat import DETERMINISTIC_MODES
-from vendor.yolov5.paths import upstream_models_dir
+from ablation.engines.yolov5.compat import DETERMINISTIC_MODES
+from ablation.engines.yolov5.paths import upstream_models_dir
 
-from .hyps import resolve_hyp
+from ablation.engines.yolov5.hyps import resolve_hyp
 
 Check = Callable[[Any], bool]
 
@@ -73,7 +73,7 @@ RULES: dict[str, tuple[Check, str]] = {
     "cache": (lambda v: v in (None, False, True, "ram", "disk"), "null, ram or disk; e.g. train.cache=ram"),
     "freeze": (_freeze, "a list of layer indices, 0 or more ([N]: the first N layers, [0]: none); e.g. train.freeze=[10]"),
     "device": (_device, 'cpu, a GPU index or a list of them, or "" for auto; e.g. train.device=0 or train.device=cpu'),
-    "hyp": (_hyp, "a file of yolov5/data/hyps, ablation/train/hyps or an existing path; e.g. train.hyp=hyp.scratch-low.yaml"),
+    "hyp": (_hyp, "a file of yolov5/data/hyps, ablation/engines/yolov5/hyps or an existing path; e.g. train.hyp=hyp.scratch-low.yaml"),
     "weights": (lambda v: isinstance(v, str), 'a checkpoint path, or "" to train from scratch; e.g. train.weights=/abs/path/base.pt'),
     "amp": (lambda v: str(v).lower() in ("auto", "true", "false"), "auto, true or false; e.g. train.amp=auto"),
     "deterministic": (lambda v: v in DETERMINISTIC_MODES, f"one of {', '.join(DETERMINISTIC_MODES)}; e.g. train.deterministic=warn"),

@@ -49,7 +49,7 @@ def die_with_parent(parent: int) -> None:
 def standby(early_output: Path) -> int:
     """Import the training stack, then wait for the job on stdin (none: the sweep ended)."""
     try:
-        from .engine import preload
+        from ablation.engines.yolov5.train import preload
 
         preload()
     except KeyboardInterrupt:
@@ -88,9 +88,9 @@ def train(job_file: Path) -> int:
 
             import torch
 
-            from ..evaluate import evaluate_trained
-            from ..evaluate.final import Detections
-            from .engine import train_upstream
+            from ablation.evaluate import evaluate_trained
+            from ablation.evaluate.final import Detections
+            from ablation.engines.yolov5.train import train_upstream
 
             if job.get("threads"):
                 torch.set_num_threads(int(job["threads"]))

@@ -1,10 +1,10 @@
 """Hydra sweeper for ablation grids: the grid and everything a sweep needs around its jobs.
 
-- the jobs are ``ablation.grid.expand``'s entries: the swept grid plus the baseline
+- the jobs are ``ablation.config.grid.expand``'s entries: the swept grid plus the baseline
   (attention=none) once per model, seed and other swept value, each distinct config once;
 - configs already FINISHED in the store (same ``config_hash``) are skipped; configs another live
   process trains (a sweep whose submitter was killed, another submitter) are waited for, not
-  trained twice; configs stopped from outside are launched again and resume (``ablation.claim``);
+  trained twice; configs stopped from outside are launched again and resume (``ablation.job.claim``);
 - before any job starts, every other config is planned (surgery, dataset check, preflight with the
   dataset's class count); one that cannot train ends the command with exit 2, nothing trained;
 - one parent MLflow run for the sweep (its id reaches every job as tracking.parent_run_id), and
@@ -66,8 +66,8 @@ class AblationSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> Any:
-        from ablation.grid import ConfigError
-        from ablation.sweep import SweepError
+        from ablation.config.grid import ConfigError
+        from ablation.sweep.core import SweepError
 
         assert self.config is not None and self.launcher is not None
         try:
@@ -77,12 +77,12 @@ class AblationSweeper(Sweeper):
             sys.exit(2)
 
     def _sweep(self, arguments: list[str]) -> Any:
-        from ablation.claim import Timing
-        from ablation.planner import plan
-        from ablation.sweep import (
+        from ablation.job.claim import Timing
+        from ablation.plan.planner import plan
+        from ablation.sweep.core import (
             check_tracking, finish_sweep, grid_for, open_store, plan_sweep, print_plan, start_sweep, triage,
         )
-        from ablation.sweep_rounds import print_prior, rounds
+        from ablation.sweep.rounds import print_prior, rounds
 
         assert self.config is not None and self.hydra_context is not None
         loader, config = self.hydra_context.config_loader, self.config
@@ -124,7 +124,7 @@ class AblationSweeper(Sweeper):
 
     def _launch_round(self, sweep: Any, entries: list[Any]) -> list[Sequence[Any]]:
         """Launch these configs' jobs (in batches of ``max_batch_size``) and collect their results."""
-        from ablation.sweep import job_result
+        from ablation.sweep.core import job_result
 
         assert self.launcher is not None
         self._expect_children(len(entries))

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from ablation.attention import ATTENTION
-from ablation.preflight import build_model
-from ablation.surgery import ModelSpec, Placement, apply
-from ablation.surgery.feature_size import oversized
-from vendor.yolov5.paths import model_yaml
+from ablation.plan.preflight import build_model
+from ablation.plan.surgery import ModelSpec, Placement, apply
+from ablation.plan.surgery.feature_size import oversized
+from ablation.engines.yolov5.paths import model_yaml
 
 PLACEMENTS = ["backbone_end", "before_sppf", "after_c3", "neck", "c3_inside"]
 FAST = ("yolov5n", "yolov5s")

@@ -7,11 +7,11 @@ import torch
 
 from ablation.attention import ATTENTION
 from ablation.attention.psa import PolarizedSelfAttention as PSA
-from ablation.preflight import build_model
-from ablation.surgery import ModelSpec, Placement, apply
-from vendor.yolov5.paths import model_yaml
+from ablation.plan.preflight import build_model
+from ablation.plan.surgery import ModelSpec, Placement, apply
+from ablation.engines.yolov5.paths import model_yaml
 
-from .test_properties import assert_gradients, off_zero
+from tests.attention.test_properties import assert_gradients, off_zero
 
 
 def official_params(c: int, sequential: bool) -> int:
@@ -136,7 +136,7 @@ def test_sequential_form_in_half_precision_autocast_and_deterministic_mode() -> 
 
 
 def test_the_readme_override_selects_the_sequential_form() -> None:
-    from ablation.grid import expand
+    from ablation.config.grid import expand
 
     entries = expand("run", ["model=yolov5n", "attention=psa", "attention.kwargs.sequential=true,false"])
     assert [e.name for e in entries] == ["yolov5n-none", "yolov5n-psa-neck-sequential=true", "yolov5n-psa-neck-sequential=false"]

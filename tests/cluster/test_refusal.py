@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import ROOT
+from tests.cluster.conftest import ROOT
 
 GRID = ["attention=se", "placement=neck", "experiment=demo", "hydra/launcher=slurm"]
 

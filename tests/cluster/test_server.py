@@ -11,7 +11,7 @@ import pytest
 from ablation.track import Store
 from tests.track.writers import concurrent_first_use, write_history
 
-from .conftest import cluster_demo
+from tests.cluster.conftest import cluster_demo
 
 pytestmark = pytest.mark.slow
 

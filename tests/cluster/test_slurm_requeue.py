@@ -1,5 +1,5 @@
 """`scontrol requeue` of a running array task: the config resumes from its last completed epoch
-into the same MLflow run (needs resume inside a config: ablation/claim.py)."""
+into the same MLflow run (needs resume inside a config: ablation/job/claim.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, cluster_demo, needs_root
+from tests.cluster.conftest import ROOT, cluster_demo, needs_root
 
 EPOCHS = 6
 BASELINE = ["attention=none", "placement=neck", "experiment=demo"]  # one config
@@ -20,7 +20,7 @@ SHORT = [f"train.epochs={EPOCHS}", "evaluate.latency.imgsz=64", "evaluate.latenc
 @pytest.mark.slow
 def test_requeued_task_resumes_into_the_same_run(tmp_path: Path) -> None:
     needs_root()
-    pytest.importorskip("ablation.claim", reason="resume inside a config (issue18-resume) is not merged")
+    pytest.importorskip("ablation.job.claim", reason="resume inside a config (issue18-resume) is not merged")
     demo = cluster_demo()
     services = demo.up(tmp_path, database="ablation_requeue_test")
     try:

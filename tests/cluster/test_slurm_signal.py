@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, needs_root
+from tests.cluster.conftest import ROOT, needs_root
 
 TASK = """
 import sys, time

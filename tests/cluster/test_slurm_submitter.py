@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, cluster_demo, needs_root
-from .test_slurm_requeue import wait_for_run
+from tests.cluster.conftest import ROOT, cluster_demo, needs_root
+from tests.cluster.test_slurm_requeue import wait_for_run
 
 EPOCHS = 3
 SHORT = [f"train.epochs={EPOCHS}", "evaluate.latency.imgsz=64", "evaluate.latency.repeats=3"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, cluster_demo, needs_root
+from tests.cluster.conftest import ROOT, cluster_demo, needs_root
 
 SHORT = ["train.epochs=2", "evaluate.latency.imgsz=64", "evaluate.latency.repeats=3"]
 CONFIGS = ["yolov5n-ema-neck", "yolov5n-none", "yolov5n-simam-neck"]

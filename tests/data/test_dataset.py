@@ -12,8 +12,8 @@ from PIL import Image
 
 from ablation.data.dataset import describe, list_images
 from ablation.data.resolve import DataError, load
-from ablation.grid import expand
-from ablation.planner import plan
+from ablation.config.grid import expand
+from ablation.plan.planner import plan
 
 
 def image(path: Path, size: tuple[int, int] = (32, 24)) -> Path:
@@ -28,8 +28,8 @@ def test_single_cls_plans_a_one_class_head_with_upstreams_parameter_count(tmp_pa
     ablation.setup()
     from yolov5.models.yolo import Model
 
-    from ablation.preflight.check import quiet_upstream
-    from vendor.yolov5.paths import model_yaml
+    from ablation.plan.preflight.check import quiet_upstream
+    from ablation.engines.yolov5.paths import model_yaml
 
     overrides = ["model=yolov5n", "preflight.enabled=false", "preflight.workers=1", "preflight.gflops_imgsz=320",
                  "data.train=4", "data.val=4", f"data.root={tmp_path / 'datasets'}", "train.single_cls=false,true"]

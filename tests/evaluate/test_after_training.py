@@ -88,14 +88,14 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("batch", "expected"), [(8, 16), (-1, 32)])
 def test_detections_use_upstreams_final_validation_batch(batch: int, expected: int) -> None:
-    from ablation.evaluate.upstream import val_batch
+    from ablation.engines.yolov5.validate import val_batch
 
     assert val_batch({"batch_size": batch}) == expected
 
 
 @pytest.mark.parametrize(("val", "iou"), [("/d/coco/val2017.txt", 0.65), ("/d/images/val", 0.60)])
 def test_detections_use_upstreams_final_nms_iou(tmp_path: Path, val: str, iou: float) -> None:
-    from ablation.evaluate.upstream import final_iou
+    from ablation.engines.yolov5.validate import final_iou
 
     (tmp_path / "data.yaml").write_text(f"val: {val}\nnames: [a]\n")
     assert final_iou(tmp_path / "data.yaml") == iou

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from ablation.evaluate import evaluate_trained
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 
 SMALL = {"coco": True, "latency": {"enabled": False}}
 ROTATIONS = {"0.jpg": 6, "1.jpg": 8, "2.jpg": 3, "10.jpg": 1, "11.png": 6}  # numeric file names, EXIF orientations

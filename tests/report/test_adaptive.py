@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
-from ablation.grid import GridEntry
+from ablation.config.grid import GridEntry
 from ablation.report import simulate
 from ablation.report.adaptive import AdaptiveError, Design, next_round, states
 from ablation.report.summary import summarise
-from ablation.sweep import Triage
-from ablation.sweep_rounds import rounds
+from ablation.sweep.core import Triage
+from ablation.sweep.rounds import rounds
 from ablation.track import Store
 
 

@@ -13,8 +13,8 @@ from ablation.report.cocoap import IOU_50
 from ablation.report.summary import summarise
 from ablation.track import Store
 
-from .coco_sets import coco_set
-from .conftest import log_run, values
+from tests.report.coco_sets import coco_set
+from tests.report.conftest import log_run, values
 
 
 def named(truth: dict) -> dict:

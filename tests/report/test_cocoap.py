@@ -8,7 +8,7 @@ import pytest
 from ablation.report.bootstrap import paired_bootstrap
 from ablation.report.cocoap import IOU_50, IOU_50_95, match
 
-from .coco_sets import coco_set, crowded_set, pycocotools_ap, resampled
+from tests.report.coco_sets import coco_set, crowded_set, pycocotools_ap, resampled
 
 
 @pytest.mark.parametrize("seed", range(8))

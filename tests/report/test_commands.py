@@ -15,8 +15,8 @@ from ablation.report import command, export
 from ablation.report.bootstrap import PREDICTIONS, TRUTH
 from ablation.track import Store
 
-from .coco_sets import coco_set, pycocotools_ap
-from .conftest import SEEDS, log_run, values
+from tests.report.coco_sets import coco_set, pycocotools_ap
+from tests.report.conftest import SEEDS, log_run, values
 
 ROOT = Path(__file__).resolve().parents[2]
 

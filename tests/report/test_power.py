@@ -10,7 +10,7 @@ import pytest
 from ablation.report import power
 from ablation.report.prior import prior_line
 
-from .conftest import DELTAS
+from tests.report.conftest import DELTAS
 
 
 def test_power_matches_simulated_paired_t_tests() -> None:

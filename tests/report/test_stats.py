@@ -10,7 +10,7 @@ from scipy import stats
 from ablation.report.stats import pareto_front, t_interval
 from ablation.report.summary import Summary, summarise
 
-from .conftest import BASE, DELTAS, SEEDS
+from tests.report.conftest import BASE, DELTAS, SEEDS
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_pareto_front(summary: Summary) -> None:
 def test_single_seed_verdict_without_artifacts(store_uri: str) -> None:
     from ablation.track import Store
 
-    from .conftest import log_run, values
+    from tests.report.conftest import log_run, values
 
     store = Store(store_uri, "one-seed-no-artifacts")
     log_run(store, "yolov5n-none", "none", 0, values("none", 0))
@@ -98,7 +98,7 @@ def test_single_seed_verdict_without_artifacts(store_uri: str) -> None:
 def test_duplicate_finished_runs_of_one_config_count_once_the_newest(store_uri: str) -> None:
     from ablation.track import Store
 
-    from .conftest import log_run, values
+    from tests.report.conftest import log_run, values
 
     store = Store(store_uri, "duplicates")
     for seed in SEEDS:
@@ -117,7 +117,7 @@ def test_duplicate_finished_runs_of_one_config_count_once_the_newest(store_uri: 
 def test_a_missing_baseline_seed_pairs_the_other_seeds_only(store_uri: str) -> None:
     from ablation.track import Store
 
-    from .conftest import log_run, values
+    from tests.report.conftest import log_run, values
 
     store = Store(store_uri, "missing-baseline-seed")
     for seed in SEEDS:

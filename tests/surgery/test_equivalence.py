@@ -15,10 +15,10 @@ from torch import nn
 
 import ablation
 from ablation.attention import ATTENTION, Entry
-from ablation.preflight import build_model
-from ablation.surgery import ModelSpec, Placement, apply
-from ablation.surgery.weights import carry_state_dict
-from vendor.yolov5.paths import model_yaml
+from ablation.plan.preflight import build_model
+from ablation.plan.surgery import ModelSpec, Placement, apply
+from ablation.plan.surgery.weights import carry_state_dict
+from ablation.engines.yolov5.paths import model_yaml
 
 
 class Probe(nn.Module):

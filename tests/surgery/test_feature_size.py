@@ -9,10 +9,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ablation.preflight import build_model
-from ablation.surgery import ModelSpec, Placement, apply
-from ablation.surgery.feature_size import input_sides, layer_strides, oversized
-from vendor.yolov5.paths import model_yaml
+from ablation.plan.preflight import build_model
+from ablation.plan.surgery import ModelSpec, Placement, apply
+from ablation.plan.surgery.feature_size import input_sides, layer_strides, oversized
+from ablation.engines.yolov5.paths import model_yaml
 
 
 @pytest.mark.parametrize("model", ["yolov5n", "yolov5s6"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ablation.surgery import ModelSpec, Placement, apply
-from ablation.surgery.channels import output_channels
-from vendor.yolov5.paths import model_yaml
+from ablation.plan.surgery import ModelSpec, Placement, apply
+from ablation.plan.surgery.channels import output_channels
+from ablation.engines.yolov5.paths import model_yaml
 
 
 def base(name: str) -> ModelSpec:
@@ -105,7 +105,7 @@ def test_c3_inside_replaces_c3_by_scope() -> None:
 def test_channel_table_matches_upstream_parse_model() -> None:
     import torch
 
-    from ablation.preflight import build_model
+    from ablation.plan.preflight import build_model
 
     for name in ("yolov5n", "yolov5s6"):
         model = build_model(model_yaml(name)).eval()

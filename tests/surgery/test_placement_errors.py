@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ablation.surgery import ModelSpec, ModelYamlError, Placement, PlacementError, apply
-from vendor.yolov5.paths import model_yaml
+from ablation.plan.surgery import ModelSpec, ModelYamlError, Placement, PlacementError, apply
+from ablation.engines.yolov5.paths import model_yaml
 
 
 def spec(name: str = "yolov5s") -> ModelSpec:

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablation.preflight import build_model
-from ablation.surgery import ModelSpec, Placement, SurgeryResult, apply
-from ablation.surgery.weights import (
+from ablation.plan.preflight import build_model
+from ablation.plan.surgery import ModelSpec, Placement, SurgeryResult, apply
+from ablation.plan.surgery.weights import (
     ANCHORS, BaseWeights, CheckpointError, Transfer, check_base, layer_of, read_checkpoint, transfer_weights,
 )
-from vendor.yolov5 import compat
-from vendor.yolov5.paths import model_yaml
+from ablation.engines.yolov5 import compat
+from ablation.engines.yolov5.paths import model_yaml
 
-from ..checkpoints import random_base, save_like_upstream
+from tests.checkpoints import random_base, save_like_upstream
 
 BASE_NC, DATA_NC = 3, 5
 DETECT = 24  # yolov5n's Detect index

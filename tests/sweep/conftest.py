@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ablation.data.synthetic import CLASSES, SyntheticSpec, draw_image
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -68,7 +68,7 @@ import cv2
 import numpy as np
 
 from ablation.data.synthetic import CLASSES, SyntheticSpec, draw_image
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 compat.install(); compat.provide_fonts()  # offline machine: no font download (no effect on training)
 from yolov5 import train
 from yolov5.models import yolo

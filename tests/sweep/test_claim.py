@@ -1,4 +1,4 @@
-"""Who trains a config (``ablation.claim``): liveness, resume decisions, the claim race, heartbeats."""
+"""Who trains a config (``ablation.job.claim``): liveness, resume decisions, the claim race, heartbeats."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from ablation import claim as claims
-from ablation.claim import BUSY, DONE, NEW, RESUME, Heartbeat, Owner, Timing, decide
+from ablation.job.claim import BUSY, DONE, NEW, RESUME, Heartbeat, Owner, Timing, decide
 from ablation.track import Store
-from ablation.train.engine import forget_after, keep_checkpoint
+from ablation.engines.yolov5.train import forget_after, keep_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from .conftest import ablation, store_uri
+from tests.sweep.conftest import ablation, store_uri
 
 FAST_DATA = ["data.train=8", "data.val=4", "data.imgsz=64"]
 

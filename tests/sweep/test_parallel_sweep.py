@@ -10,10 +10,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 
-from ablation.grid import CONF_DIR
-from ablation.train.engine import EPOCH_KEYS
+from ablation.config.grid import CONF_DIR
+from ablation.engines.yolov5.train import EPOCH_KEYS
 
-from .conftest import TINY, ablation, store_uri
+from tests.sweep.conftest import TINY, ablation, store_uri
 
 
 def test_parallel_launcher_config_composes() -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablation.train.engine import EPOCH_KEYS
-from vendor.yolov5 import compat
+from ablation.engines.yolov5.train import EPOCH_KEYS
+from ablation.engines.yolov5 import compat
 
-from .conftest import TINY, read_results, store_uri
+from tests.sweep.conftest import TINY, read_results, store_uri
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from .conftest import ROOT, TINY, ablation, store_uri
+from tests.sweep.conftest import ROOT, TINY, ablation, store_uri
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablation.train.engine import EPOCH_KEYS
-from ablation.train.engine import FINAL_KEYS as VALIDATED_AGAIN
-from vendor.yolov5 import compat
+from ablation.engines.yolov5.train import EPOCH_KEYS
+from ablation.engines.yolov5.train import FINAL_KEYS as VALIDATED_AGAIN
+from ablation.engines.yolov5 import compat
 
-from .conftest import TINY, WITH_FAULTY_MODULES, ablation, store_uri
+from tests.sweep.conftest import TINY, WITH_FAULTY_MODULES, ablation, store_uri
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 

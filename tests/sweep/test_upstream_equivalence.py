@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import ablation, make_foreign_dataset, plain_upstream, read_results, store_uri, trained_results
+from tests.sweep.conftest import ablation, make_foreign_dataset, plain_upstream, read_results, store_uri, trained_results
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 

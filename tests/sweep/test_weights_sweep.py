@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ..checkpoints import random_base, save_like_upstream
-from .conftest import TINY, ablation, store_uri
-from .test_fail_fast import FAST_DATA
+from tests.checkpoints import random_base, save_like_upstream
+from tests.sweep.conftest import TINY, ablation, store_uri
+from tests.sweep.test_fail_fast import FAST_DATA
 
 
 @pytest.mark.slow  # a whole sweep process; tests/test_plan_weights.py checks the same refusal in process

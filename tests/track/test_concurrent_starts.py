@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .writers import concurrent_first_use
+from tests.track.writers import concurrent_first_use
 
 
 @pytest.mark.slow  # spawns processes

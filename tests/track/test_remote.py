@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from ablation.grid import CONF_DIR
-from ablation.sweep import SweepError, check_tracking
+from ablation.config.grid import CONF_DIR
+from ablation.sweep.core import SweepError, check_tracking
 from ablation.track import Store
 from ablation.track.remote import TrackingError, check_reachable, check_store, dashboard
 
@@ -125,7 +125,7 @@ def test_a_sweep_checks_its_store_once_and_creates_a_new_one_after_planning(
     A server check costs a connection and an API request; a new SQLite file must not exist
     before planning has passed (bad input leaves no file)."""
     import ablation.track.remote as remote
-    from ablation.sweep import open_store, start_sweep, triage
+    from ablation.sweep.core import open_store, start_sweep, triage
 
     checks: list[str] = []
     real = remote.check_store

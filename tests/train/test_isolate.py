@@ -14,7 +14,7 @@ import pytest
 from ablation.train import isolate
 from ablation.train.isolate import CHILDREN, child_environ
 from ablation.train.worker import ERROR, RESULT
-from vendor.yolov5 import compat
+from ablation.engines.yolov5 import compat
 
 
 def write_job(folder: Path, **options: object) -> Path:

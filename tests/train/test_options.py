@@ -9,11 +9,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-from ablation.grid import CONF_DIR, expand
-from ablation.sweep import SweepError, plan_sweep
+from ablation.config.grid import CONF_DIR, expand
+from ablation.sweep.core import SweepError, plan_sweep
 from ablation.train.options import RULES, option_errors, upstream_options
 
-from ..sweep.conftest import TINY, ablation, store_uri
+from tests.sweep.conftest import TINY, ablation, store_uri
 
 DEFAULTS = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "train" / "default.yaml"))
 

@@ -1,0 +1,43 @@
+"""The command lines, all Hydra apps over ``conf/`` with the same override syntax.
+
+``ablation.run`` and ``ablation.plan`` take a grid (comma lists sweep, no ``--multirun``): the
+command line is expanded (``grid.expand``) before Hydra starts, because Hydra, when a multirun
+config fails to compose, silently falls back to a single run and blames the comma ("Ambiguous
+value ... add --multirun"); we say what is really wrong, with exit 2. The sweeper reuses that
+expansion. ``ablation.export`` and ``ablation.report`` are single runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from omegaconf import DictConfig
+
+from ablation.config.grid import CONF_DIR, ConfigError
+
+
+def launch(config_name: str, task: Callable[[DictConfig], Any], grid: bool = True) -> None:
+    """Run ``task`` as the Hydra app of ``conf/<config_name>.yaml`` on ``sys.argv``."""
+    import hydra
+
+    args = sys.argv[1:]
+    flags = [a for a in args if a.startswith("-") and a not in ("-m", "--multirun")]
+    if grid and not flags:  # not --help, --cfg, ...
+        if config_name == "run":  # its first training child imports while the grid is planned
+            from ablation.train.isolate import CHILDREN
+
+            CHILDREN.prestart()
+        from ablation.sweep.core import grid_for
+
+        try:
+            grid_for(config_name, [a for a in args if not a.startswith("-")])
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            sys.exit(2)
+    app = hydra.main(config_path=str(CONF_DIR), config_name=config_name, version_base="1.3")(task)
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)  # recorded already: the config as KILLED, the sweep as KILLED

@@ -1,0 +1,1 @@
+"""Engines: one folder per upstream training package, the only code that imports or patches it."""

@@ -1,0 +1,1 @@
+"""Step 4, job: one config (its claim on the tracking store, its attempt, the training child)."""

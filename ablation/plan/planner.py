@@ -1,0 +1,185 @@
+"""Plan: grid entries → generated yamls → preflight with each dataset's class count → one row per config.
+
+A sweep plans every config before its first job trains (one bad config stops it, nothing
+trained) and its jobs train the planned yaml; ``python -m ablation.plan`` is this step alone, so
+both see the same names, yamls, parameter counts and errors. Seeds of one config share a row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
+
+from omegaconf import DictConfig, OmegaConf
+
+from ablation.engines.yolov5.paths import model_yaml
+
+from ablation.data.dataset import Dataset
+from ablation.data.resolve import DataError, resolve
+from ablation.config.grid import GridEntry
+from ablation.plan.preflight.pool import preflight_many
+from ablation.plan.surgery import ModelSpec, Placement, SurgeryResult, apply
+from ablation.plan.surgery.feature_size import oversized
+from ablation.train.options import option_errors
+
+if TYPE_CHECKING:  # torch is imported only when train.weights is set
+    from ablation.plan.surgery.weights import BaseWeights, CheckpointError
+
+Checkpoints = dict[tuple[str, str], Union["BaseWeights", "CheckpointError"]]  # (checkpoint, base yaml) → checked
+
+COLUMNS = [
+    "name", "model", "attention", "placement", "yaml", "layers", "nc", "params", "gflops", "weights_transferred", "error",
+]
+
+
+@dataclass
+class PlanRow:
+    name: str
+    model: str
+    attention: str
+    placement: str
+    yaml: str = ""  # file name in the plan folder
+    layers: int = 0
+    nc: int = 0
+    params: int = 0
+    gflops: float = 0.0
+    weights_transferred: str = ""  # "transferred/base tensors" when train.weights is set
+    weights: str = ""  # the checkpoint the job starts from (surgery.weights), file name in the plan folder
+    error: str = ""
+    summary: str = field(default="", repr=False)  # upstream's layer table, for the run's artifacts
+    # The dataset's fingerprint when planned: the job's identity takes it instead of listing and
+    # hashing every label file again (seconds per config on a large set), and so equals the sweep's.
+    data_fingerprint: str = field(default="", repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def record(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in COLUMNS}
+
+
+def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[str, Any]) -> list[PlanRow]:
+    """Plan every entry into ``out``: ``<name>.yaml``, ``<name>.json`` (the row) and the rows.
+
+    With ``train.weights``, the checkpoint is checked against the base model here (a mismatch is
+    the row's error) and each config's starting checkpoint is written: ``<name>.pt``, with
+    ``<name>.weights.txt`` listing what was not transferred (``surgery.weights``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    datasets: dict[str, Dataset | DataError] = {}
+    bases: dict[str, ModelSpec] = {}
+    checkpoints: Checkpoints = {}
+    surgeries: dict[str, tuple[GridEntry, SurgeryResult]] = {}
+    rows: list[PlanRow] = []
+    for entry in {e.name: e for e in entries}.values():  # seeds of a config share name and model
+        row = PlanRow(entry.name, entry.model, entry.attention, entry.placement, error=option_errors(entry.cfg.get("train")),
+                      data_fingerprint=dict(entry.fingerprints).get("data", ""))
+        data = _dataset(entry.cfg.data, out, datasets) if row.ok else None
+        if isinstance(data, DataError):
+            row.error = str(data)
+        elif data is not None:
+            row.nc = data.with_single_cls(_single_cls(entry)).nc  # the head's classes, as upstream's train.py
+            result = _generate(entry, row, out, bases)
+            if result is not None and _weights(entry):
+                surgeries[row.name] = (entry, result)
+                _check_weights(entry, row, checkpoints)
+        rows.append(row)
+    _preflight([r for r in rows if r.ok], out, preflight_cfg)
+    for row in rows:
+        if row.ok and row.name in surgeries:
+            _transfer(*surgeries[row.name], row, out, checkpoints)
+    for row in rows:
+        (out / f"{row.name}.json").write_text(json.dumps(asdict(row), indent=1))
+    return rows
+
+
+def load_row(path: str | Path) -> PlanRow:
+    """A planned config, as ``plan`` wrote it."""
+    return PlanRow(**json.loads(Path(path).read_text()))
+
+
+def _dataset(cfg: DictConfig, out: Path, seen: dict[str, Dataset | DataError]) -> Dataset | DataError:
+    key = json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True, default=str)
+    if key not in seen:
+        try:
+            seen[key] = resolve(cfg, out / ".data" / str(len(seen)))
+        except DataError as err:
+            seen[key] = err
+    return seen[key]
+
+
+def _single_cls(entry: GridEntry) -> bool:
+    return bool((entry.cfg.get("train") or {}).get("single_cls"))
+
+
+def _generate(entry: GridEntry, row: PlanRow, out: Path, bases: dict[str, ModelSpec]) -> SurgeryResult | None:
+    """Surgery for one entry: writes ``out/<name>.yaml`` or records in ``row`` why it cannot."""
+    try:
+        base = model_yaml(str(entry.cfg.model.cfg))
+        if str(base) not in bases:
+            bases[str(base)] = ModelSpec.load(base)
+        kwargs: dict[str, Any] = OmegaConf.to_container(entry.cfg.attention.get("kwargs") or OmegaConf.create(), resolve=True)  # type: ignore[assignment]
+        placement = Placement(kind="none") if entry.is_baseline else Placement.from_config(entry.cfg.placement)
+        result = apply(bases[str(base)], entry.attention, kwargs, placement)
+        if error := oversized(result.spec, entry.cfg):  # MHSA's relative positions bound its maps
+            raise ValueError(error)
+        spec = result.spec.annotated(f"{entry.name}: generated by ablation from {base.name}")
+        row.yaml, row.layers = spec.write(out / f"{entry.name}.yaml").name, len(spec.layers)
+        return result
+    except (ValueError, KeyError, TypeError, FileNotFoundError) as err:
+        row.error = str(err.args[0] if isinstance(err, KeyError) and err.args else err)
+        return None
+
+
+def _weights(entry: GridEntry) -> str:
+    """``train.weights`` as an absolute path ("" when training from scratch)."""
+    weights = str((entry.cfg.get("train") or {}).get("weights") or "")
+    return str(Path(weights).expanduser().resolve()) if weights else ""
+
+
+def _checkpoint_key(entry: GridEntry) -> tuple[str, str]:
+    return _weights(entry), str(model_yaml(str(entry.cfg.model.cfg)))
+
+
+def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: Checkpoints) -> None:
+    """The checkpoint against the base model, once per (checkpoint, base yaml); a mismatch is the row's error."""
+    from ablation.plan.surgery.weights import CheckpointError, check_base, read_checkpoint
+
+    key = _checkpoint_key(entry)
+    if key not in checkpoints:
+        try:
+            checkpoints[key] = check_base(read_checkpoint(key[0]), key[1], key[0], entry.model)
+        except CheckpointError as err:
+            checkpoints[key] = err
+    if isinstance(checkpoints[key], CheckpointError):
+        row.error = str(checkpoints[key])
+
+
+def _transfer(entry: GridEntry, result: SurgeryResult, row: PlanRow, out: Path, checkpoints: Checkpoints) -> None:
+    """Write ``out/<name>.pt`` (the base weights through the index map) and ``out/<name>.weights.txt``."""
+    from ablation.plan.surgery.weights import transfer_weights
+
+    base = checkpoints[_checkpoint_key(entry)]
+    assert not isinstance(base, Exception)  # rows whose checkpoint failed the check are not ok
+    record = transfer_weights(base, result.index_map, out / row.yaml, row.nc, out / f"{row.name}.pt")
+    (out / f"{row.name}.weights.txt").write_text(record.report())
+    row.weights, row.weights_transferred = f"{row.name}.pt", record.count
+
+
+def _preflight(rows: list[PlanRow], out: Path, cfg: DictConfig | dict[str, Any]) -> None:
+    """Check each distinct (yaml, class count) once, in parallel workers."""
+    distinct: dict[tuple[str, int], list[PlanRow]] = {}
+    for row in rows:
+        text = "\n".join(l for l in (out / row.yaml).read_text().splitlines() if not l.startswith("#"))
+        distinct.setdefault((text, row.nc), []).append(row)
+    firsts = [group[0] for group in distinct.values()]
+    results = preflight_many(
+        [(str(out / r.yaml), r.nc) for r in firsts],
+        imgsz=int(cfg.get("imgsz", 64)), gflops_imgsz=int(cfg.get("gflops_imgsz", 640)),
+        workers=int(cfg.get("workers", 2)), step=bool(cfg.get("enabled", True)),
+    )
+    for group, res in zip(distinct.values(), results):
+        for row in group:
+            row.params, row.gflops, row.error, row.summary = res.params, res.gflops, res.error, res.summary

@@ -1,0 +1,115 @@
+"""Preflight: build a generated yaml with upstream ``Model`` and take one training step.
+
+Catches, before any training starts, what otherwise crashes hours into a sweep: wrong channel
+arguments, shape mismatches, modules that fail at batch 1 or under deterministic algorithms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ablation.plan.preflight.flops import gflops
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    yaml: str
+    params: int = 0
+    gflops: float = 0.0
+    error: str = ""
+    summary: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@contextlib.contextmanager
+def quiet_upstream() -> Iterator[None]:
+    """Upstream logs a layer table for every model it builds; keep warnings only, and skip the
+    summary it logs last (``Model.info``: a thop profile at 640 px, most of the build time)."""
+    from yolov5.models.yolo import Model
+
+    logger = logging.getLogger("yolov5")
+    level, info = logger.level, Model.info
+    logger.setLevel(logging.WARNING)
+    Model.info = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        Model.info = info  # type: ignore[method-assign]
+
+
+def build_model(yaml_path: str | Path, nc: int | None = None) -> torch.nn.Module:
+    import ablation
+
+    ablation.setup()  # our modules, registered with upstream
+    from yolov5.models.yolo import Model
+
+    with quiet_upstream():
+        return Model(str(yaml_path), ch=3, nc=nc)
+
+
+def preflight(
+    yaml_path: str | Path, imgsz: int = 64, gflops_imgsz: int = 640, nc: int | None = None, step: bool = True
+) -> PreflightResult:
+    """Build the model (with ``nc`` classes), take one training step (unless ``step`` is false:
+    ``preflight.enabled=false``), count parameters and GFLOPs."""
+    stage = "building the model"
+    try:
+        model = build_model(yaml_path, nc)
+        if step:
+            stage = "a training step at batch 1"
+            train_step(model, imgsz)
+        stage = "counting GFLOPs"
+        params = sum(p.numel() for p in model.parameters())
+        flops = round(gflops(model, gflops_imgsz), 3)
+        return PreflightResult(str(yaml_path), params, flops, summary=summary(model, yaml_path, flops, gflops_imgsz))
+    except Exception as err:  # noqa: BLE001 - every failure becomes one sentence in the plan
+        return PreflightResult(str(yaml_path), error=describe_failure(err, stage))
+
+
+def train_step(model: torch.nn.Module, imgsz: int) -> None:
+    """One forward and backward pass at batch 1 under deterministic algorithms; gradients finite."""
+    model.train()
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # upstream train.py trains this way
+    try:
+        out = model(torch.rand(1, 3, imgsz, imgsz))
+        sum(o.float().square().mean() for o in out).backward()
+    finally:
+        torch.use_deterministic_algorithms(previous)
+    bad = [n for n, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
+    if bad:
+        raise FloatingPointError(f"non-finite gradient in {bad[0]}")
+
+
+def summary(model: torch.nn.Module, yaml_path: str | Path, flops: float, imgsz: int) -> str:
+    """Upstream's layer table (index, from, n, params, module, yaml args) for the built model, and totals."""
+    import yaml
+
+    spec = yaml.safe_load(Path(yaml_path).read_text())
+    rows = spec["backbone"] + spec["head"]
+    lines = [f"{'':>3}{'from':>18}{'n':>3}{'params':>10}  {'module':<40}{'arguments':<30}"]
+    for m, (_, n, _, args) in zip(model.model, rows):
+        lines.append(f"{m.i:>3}{str(m.f):>18}{n:>3}{m.np:10.0f}  {m.type:<40}{str(args):<30}")
+    params = sum(p.numel() for p in model.parameters())
+    lines.append(f"{Path(yaml_path).name}: {len(model.model)} layers, {params} parameters, {flops} GFLOPs at "
+                 f"{imgsz} px (torch FlopCounterMode: convolutions and matrix products, 2 per multiply-add)")
+    return "\n".join(lines) + "\n"
+
+
+def describe_failure(err: BaseException, stage: str) -> str:
+    """One sentence: what failed, where, and the innermost frame of ours or upstream's."""
+    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if "site-packages/torch" not in f.filename]
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"failed while {stage}: {type(err).__name__}: {message}{where}"

@@ -1,0 +1,1 @@
+"""Step 3, sweep: the submitting process (fixed and adaptive rounds of jobs, one parent run)."""
