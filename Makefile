@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install test test-all smoke demo plan-demo cluster-demo cluster-test clean
+.PHONY: install test test-all smoke docs demo plan-demo cluster-demo cluster-test clean
 
 install: .venv/.synced
 
@@ -19,6 +19,10 @@ test: install
 
 test-all: install
 	$(PY) -m pytest -q --timeout=1800
+
+# The documentation site (mkdocs.yml, docs/): offline, every warning an error.
+docs: install
+	$(PY) -m mkdocs build --strict --site-dir site
 
 # One end-to-end sweep (CI runs it after `make test`): the real path, trained, equal to upstream.
 smoke: install
@@ -38,7 +42,7 @@ demo: install
 cluster-demo: install
 	$(PY) scripts/cluster/demo.py --out $(CURDIR)/cluster-demo $(CLUSTER_DEMO_ARGS)
 
-# As root: the slow tests against real services (Slurm, PostgreSQL, mlflow server); see README.
+# As root: the slow tests against real services (Slurm, PostgreSQL, mlflow server); see docs/development.md.
 cluster-test: install
 	$(PY) -m pytest -q -m slow --timeout=3600 tests/cluster tests/track
 
@@ -46,4 +50,4 @@ plan-demo: install
 	$(PY) -m ablation.plan model=yolov5n,yolov5s attention=simam,ema,se placement=neck,after_c3,before_sppf out=plans/demo
 
 clean:
-	rm -rf plans outputs multirun runs datasets cluster-demo .pytest_cache
+	rm -rf plans outputs multirun runs datasets cluster-demo site .pytest_cache

@@ -1,5 +1,5 @@
 """Every attention module's cost on one model: added parameters, added GFLOPs and added CPU
-latency at batch 1, per placement, as the README's markdown table.
+latency at batch 1, per placement, as the markdown table in docs/module-costs.md.
 
     .venv/bin/python scripts/attention_costs.py [--model yolov5s] [--imgsz 640] [--repeats 20] [--names se,ela]
 

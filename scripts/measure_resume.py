@@ -1,4 +1,4 @@
-"""How far a resumed run is from an uninterrupted one (README, "When things fail").
+"""How far a resumed run is from an uninterrupted one (docs/reliability.md).
 
     python scripts/measure_resume.py OUT [EPOCHS] [KILL_AFTER] [override ...]
 

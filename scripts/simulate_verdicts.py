@@ -1,6 +1,6 @@
 """Simulated grids with known truth: false better/worse verdicts, power, runs saved by adaptive seeds.
 
-    python scripts/simulate_verdicts.py                         # the README's table (in memory)
+    python scripts/simulate_verdicts.py                         # the table in docs/statistics.md (in memory)
     python scripts/simulate_verdicts.py --store sqlite:////tmp/sim.db --grids 5   # through MLflow + ablation.export
 
 Rows: null grids (no config differs from the baseline) at 3 seeds, Holm, BH and no correction;

@@ -44,11 +44,12 @@ def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], set[str]
 
 @pytest.fixture
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of our packages that the fingerprints read, plus a README."""
+    """A copy of our packages that the fingerprints read, plus the README and the docs."""
     src = tmp_path / "src"
     for package in fingerprint.OURS:
         shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "README.md", src / "README.md")
+    shutil.copytree(ROOT / "docs", src / "docs")
     monkeypatch.setattr(fingerprint, "ROOT", src)
     return src
 
@@ -90,6 +91,7 @@ def test_docstrings_comments_and_layout_of_a_module_retrain_nothing(tree: Path, 
     edit(se, "    def forward(self", '    # a new comment\n\n    def forward(self')
     edit(se, "class SE(nn.Module):\n", 'class SE(nn.Module):\n    """A new class docstring."""\n\n')
     edit(tree / "README.md", "Which attention module", "Which attention modules")
+    edit(tree / "docs/module-costs.md", "What each module costs", "What every module costs")
     assert retrained(args, done) == set()
 
 

@@ -1,4 +1,4 @@
-"""The README's cost table (``scripts/attention_costs.py``) has a row for every registered module,
+"""The cost table in docs/module-costs.md (``scripts/attention_costs.py``) has a row for every registered module,
 and its parameter columns are what the surgery places: the module's parameters at each insertion
 width, summed; a placement planning refuses reads ``refused``."""
 
@@ -15,12 +15,12 @@ from ablation.plan.surgery.channels import output_channels
 from ablation.plan.surgery.feature_size import oversized
 from ablation.engines.yolov5.paths import model_yaml
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+COSTS = Path(__file__).resolve().parents[2] / "docs" / "module-costs.md"
 PLACEMENTS = ("neck", "before_sppf", "after_c3")
 
 
 def table() -> dict[str, list[str]]:
-    text = README.read_text().split("## What each module costs", 1)[1].split("\n## ", 1)[0]  # this section only
+    text = COSTS.read_text().split("# What each module costs\n", 1)[1].split("\n## ", 1)[0]  # this section only
     rows = re.findall(r"^\| `(\w+)` \| (.+) \|$", text, flags=re.M)
     return {name: [c.strip() for c in cells.split("|")] for name, cells in rows}
 

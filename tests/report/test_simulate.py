@@ -1,5 +1,5 @@
 """The simulation that keeps the verdicts honest: simulated grids through a real MLflow store and
-``ablation.export``; small grids here, the full-size run (README's table) as a slow test and
+``ablation.export``; small grids here, the full-size run (the table in docs/statistics.md) as a slow test and
 ``scripts/simulate_verdicts.py``."""
 
 from __future__ import annotations
