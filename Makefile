@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install test test-all smoke docs demo plan-demo cluster-demo cluster-test clean
+.PHONY: install pins pins-check test test-all smoke docs demo plan-demo cluster-demo cluster-test clean
 
 install: .venv/.synced
 
@@ -13,6 +13,15 @@ install: .venv/.synced
 
 $(UV):
 	python3 -m pip install --user --quiet uv
+
+# Upgrade: re-resolve every dependency to its newest allowed version (`uv lock --upgrade` in a
+# temp copy, the current pins ignored) and rewrite the constraint block in pyproject.toml; then
+# `make install test` and commit pyproject.toml. pins-check: is the block a fresh resolution?
+pins: | $(UV)
+	UV=$(UV) $(UV) run --no-project --python '>=3.11' python scripts/pins.py
+
+pins-check: | $(UV)
+	UV=$(UV) $(UV) run --no-project --python '>=3.11' python scripts/pins.py --check
 
 test: install
 	$(PY) -m pytest -q -m "not slow" --timeout=300

@@ -28,7 +28,8 @@ PYTHON=$(dirname "$MLFLOW")/python
 HOST=${MLFLOW_HOST:-0.0.0.0}
 WORKERS=${MLFLOW_WORKERS:-4}
 case $BACKEND in
-  # SQLAlchemy >= 2.1 maps postgresql:// to psycopg 3; our dependency is psycopg2-binary.
+  # SQLAlchemy >= 2.1 maps postgresql:// to psycopg 3; our driver is psycopg2 (psycopg2-binary),
+  # as for the client (ablation/track/store.py resolve_uri).
   postgresql://*|postgres://*) BACKEND="postgresql+psycopg2://${BACKEND#*://}" ;;
   sqlite:*|file:*|/*|./*) echo "error: $BACKEND is a single-host store; a server for many nodes needs a database (postgresql://...)." >&2; exit 2 ;;
 esac

@@ -26,12 +26,23 @@ LOCKED = ("database is locked", "database table is locked", "busy")
 FINISHED, FAILED, RUNNING, KILLED = "FINISHED", "FAILED", "RUNNING", "KILLED"
 
 
+# SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3, which is not installed: our driver is
+# psycopg2 (psycopg2-binary), the one MLflow's server supports for its job locks too. postgres://
+# is the alias libpq, Heroku and others print; SQLAlchemy rejects it. scripts/mlflow_server.sh
+# maps a server's --backend-store-uri the same way.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+POSTGRES_DRIVER = "postgresql+psycopg2://"
+
+
 def resolve_uri(uri: str | None) -> str:
-    """MLflow's default when ``uri`` is empty; relative SQLite/file paths made absolute."""
+    """MLflow's default when ``uri`` is empty; relative SQLite/file paths made absolute; a
+    PostgreSQL URI without a driver given the installed one (``postgresql+psycopg2://``)."""
     if not uri:
         import mlflow  # 10 s and more on a busy machine: only when the default is asked for
 
         uri = mlflow.get_tracking_uri()
+    if uri.startswith(POSTGRES_SCHEMES):
+        return POSTGRES_DRIVER + uri.split("://", 1)[1]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         return "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
     if "://" not in uri:
