@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install pins pins-check test test-all smoke docs demo plan-demo cluster-demo cluster-test clean
+.PHONY: install pins pins-check lint format test test-all smoke docs demo plan-demo cluster-demo cluster-test clean
 
 install: .venv/.synced
 
@@ -22,6 +22,16 @@ pins: | $(UV)
 
 pins-check: | $(UV)
 	UV=$(UV) $(UV) run --no-project --python '>=3.11' python scripts/pins.py --check
+
+# ruff (lint, format) and the import contracts of the layout (pyproject.toml [tool.importlinter])
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	.venv/bin/lint-imports
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 test: install
 	$(PY) -m pytest -q -m "not slow" --timeout=300

@@ -21,10 +21,9 @@ def setup() -> list[str]:
     from ablation.engines.yolov5 import compat
 
     compat.install()  # before the first upstream import: it records the launch environment
-    from ablation.engines.yolov5.registration import register
-
     from ablation.attention import ATTENTION
     from ablation.engines.yolov5.c3_attn import C3Attn
+    from ablation.engines.yolov5.registration import register
 
     _registered.extend(register({**{e.cls.__name__: e.cls for e in ATTENTION}, "C3Attn": C3Attn}))
     return _registered

@@ -32,10 +32,10 @@ import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from ablation.attention import ATTENTION  # noqa: E402
+from ablation.engines.yolov5.paths import model_yaml  # noqa: E402
 from ablation.plan.surgery import ModelSpec, Placement, apply  # noqa: E402
 from ablation.plan.surgery.channels import output_channels  # noqa: E402
 from ablation.plan.surgery.feature_size import layer_strides, oversized  # noqa: E402
-from ablation.engines.yolov5.paths import model_yaml  # noqa: E402
 
 
 def module_ms(name: str, shapes: list[tuple[int, int, int]], repeats: int) -> float:
@@ -85,8 +85,10 @@ def main() -> None:
     names = args.names.split(",") if args.names else ATTENTION.names()
     placements = args.placements.split(",")
     settings = {"train": {"imgsz": args.imgsz}, "preflight": {"gflops_imgsz": args.imgsz}}
-    print(f"{args.model} at {args.imgsz} px, added by each module; latency: the module alone, batch 1, FP32, "
-          f"1 thread, CPU time, median of {args.repeats}, summed over insertions.\n")
+    print(
+        f"{args.model} at {args.imgsz} px, added by each module; latency: the module alone, batch 1, FP32, "
+        f"1 thread, CPU time, median of {args.repeats}, summed over insertions.\n"
+    )
     head = " | ".join(f"{k} {p}" for k in ("params", "GFLOPs", "ms") for p in placements)
     print(f"| module | {head} |")
     print("|" + " --- |" * (1 + 3 * len(placements)))

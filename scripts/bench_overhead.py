@@ -97,7 +97,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="alternating plain-first and ablation-first")
     parser.add_argument("--train-images", type=int, default=480, help="of the synthetic set (conf/data/synthetic.yaml)")
     parser.add_argument("--val-images", type=int, default=96)
-    parser.add_argument("--fast", action="store_true", help="1 epoch, 64 px, 16+8 images, 1 round: a check, not a measurement")
+    parser.add_argument(
+        "--fast", action="store_true", help="1 epoch, 64 px, 16+8 images, 1 round: a check, not a measurement"
+    )
     parser.add_argument("--work", type=Path, default=None, help="output folder (default: a new temporary one)")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     args = parser.parse_args(argv)
@@ -116,26 +118,58 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "ABLATION_QUIET": "1", "PYTHONWARNINGS": "ignore"}
     data = ensure(work / "data", SyntheticSpec(train=args.train_images, val=args.val_images))
     grid = [f"model={args.model}", f"attention={args.attention}", f"placement={args.placement}", f"data.path={data}"]
-    subprocess.run([sys.executable, "-m", "ablation.plan", *grid, "out=plan"], cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "ablation.plan", *grid, "out=plan"],
+        cwd=work,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     yamls = sorted((work / "plan").glob(f"{args.model}-*.yaml"))
-    small = ["evaluate.latency.imgsz=64", "evaluate.latency.warmup=1", "evaluate.latency.repeats=3"] if args.fast else []
+    small = (
+        ["evaluate.latency.imgsz=64", "evaluate.latency.warmup=1", "evaluate.latency.repeats=3"] if args.fast else []
+    )
 
     # Plain upstream reloads its own best.pt after training: on torch >= 2.6 it needs this switch.
     plain_env = {**env, "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
     script = PLAIN.format(epochs=args.epochs, imgsz=args.imgsz, batch=args.batch)
-    report: dict[str, object] = {"configs": [y.stem for y in yamls], "settings": {k: v for k, v in vars(args).items() if k not in ("work", "json")},
-                                 "rounds": []}
-    print(f"configs: {', '.join(y.stem for y in yamls)}; {args.model}, {args.epochs} epochs at {args.imgsz} px, "
-          f"{args.train_images}+{args.val_images} images, CPU, {os.cpu_count()} cores")
+    report: dict[str, object] = {
+        "configs": [y.stem for y in yamls],
+        "settings": {k: v for k, v in vars(args).items() if k not in ("work", "json")},
+        "rounds": [],
+    }
+    print(
+        f"configs: {', '.join(y.stem for y in yamls)}; {args.model}, {args.epochs} epochs at {args.imgsz} px, "
+        f"{args.train_images}+{args.val_images} images, CPU, {os.cpu_count()} cores"
+    )
     for r in range(args.rounds):
         project, sweep = work / f"plain{r}", work / f"sweep{r}"
         commands = {
-            "plain": ([[sys.executable, "-c", script, str(data), str(project), str(y)] for y in yamls], ROOT, plain_env),
+            "plain": (
+                [[sys.executable, "-c", script, str(data), str(project), str(y)] for y in yamls],
+                ROOT,
+                plain_env,
+            ),
             "ours": (
-                [[sys.executable, "-m", "ablation.run", *grid, f"train.epochs={args.epochs}", f"train.imgsz={args.imgsz}",
-                  f"train.batch={args.batch}", "train.workers=0", "train.device=cpu", f"hydra.sweep.dir={sweep}",
-                  f"tracking.uri=sqlite:///{work / f'mlflow{r}.db'}", "tracking.log_weights=false", *small]],
-                work, env,
+                [
+                    [
+                        sys.executable,
+                        "-m",
+                        "ablation.run",
+                        *grid,
+                        f"train.epochs={args.epochs}",
+                        f"train.imgsz={args.imgsz}",
+                        f"train.batch={args.batch}",
+                        "train.workers=0",
+                        "train.device=cpu",
+                        f"hydra.sweep.dir={sweep}",
+                        f"tracking.uri=sqlite:///{work / f'mlflow{r}.db'}",
+                        "tracking.log_weights=false",
+                        *small,
+                    ]
+                ],
+                work,
+                env,
             ),
         }
         seconds: dict[str, float] = {}
@@ -143,36 +177,54 @@ def main(argv: list[str] | None = None) -> int:
             before = load()
             seconds[name], seconds[f"{name}_cpu"] = timed(*commands[name])
             label = "plain train.run" if name == "plain" else "ablation.run"
-            print(f"round {r + 1}  {label:16s} {seconds[name]:8.1f} s, CPU {seconds[f'{name}_cpu']:8.1f} s   (load before: {before})")
+            print(
+                f"round {r + 1}  {label:16s} {seconds[name]:8.1f} s, CPU {seconds[f'{name}_cpu']:8.1f} s   (load before: {before})"
+            )
         results = {stem: json.loads((job / "result.json").read_text()) for stem, job in jobs(sweep).items()}
         evaluation = {stem: {k: float(result.get(k) or 0.0) for k in EVALUATION} for stem, result in results.items()}
-        evaluation_cpu = {stem: sum(float(result.get(k) or 0.0) for k in EVALUATION_CPU) for stem, result in results.items()}
+        evaluation_cpu = {
+            stem: sum(float(result.get(k) or 0.0) for k in EVALUATION_CPU) for stem, result in results.items()
+        }
         identical = {}
         for yaml in yamls:
             ours_csv = jobs(sweep)[yaml.stem] / "train" / "results.csv"
             identical[yaml.stem] = ours_csv.read_text() == (project / yaml.stem / "results.csv").read_text()
-            print(f"round {r + 1}  {yaml.stem} results.csv identical to plain upstream's: {'yes' if identical[yaml.stem] else 'NO'}; "
-                  f"evaluation {sum(evaluation[yaml.stem].values()):.1f} s (COCO {evaluation[yaml.stem]['coco_seconds']:.1f} s "
-                  f"from {results[yaml.stem].get('coco_source', '?')}, latency {evaluation[yaml.stem]['latency_seconds']:.1f} s)")
-        report["rounds"].append({**seconds, "evaluation": evaluation, "evaluation_cpu": evaluation_cpu, "identical": identical,
-                                 "coco_source": {s: results[s].get("coco_source") for s in results},
-                                 "train_seconds": {s: results[s].get("seconds") for s in results}, "load_after": load()})
+            print(
+                f"round {r + 1}  {yaml.stem} results.csv identical to plain upstream's: {'yes' if identical[yaml.stem] else 'NO'}; "
+                f"evaluation {sum(evaluation[yaml.stem].values()):.1f} s (COCO {evaluation[yaml.stem]['coco_seconds']:.1f} s "
+                f"from {results[yaml.stem].get('coco_source', '?')}, latency {evaluation[yaml.stem]['latency_seconds']:.1f} s)"
+            )
+        report["rounds"].append(
+            {
+                **seconds,
+                "evaluation": evaluation,
+                "evaluation_cpu": evaluation_cpu,
+                "identical": identical,
+                "coco_source": {s: results[s].get("coco_source") for s in results},
+                "train_seconds": {s: results[s].get("seconds") for s in results},
+                "load_after": load(),
+            }
+        )
     rounds, n = report["rounds"], len(yamls)
     plain, ours = sum(x["plain"] for x in rounds), sum(x["ours"] for x in rounds)
     cpu = {side: sum(x[f"{side}_cpu"] for x in rounds) / len(rounds) / n for side in ("plain", "ours")}
     cpu["evaluation"] = sum(sum(x["evaluation_cpu"].values()) for x in rounds) / len(rounds) / n
     evaluated = sum(sum(v.values()) for x in rounds for v in x["evaluation"].values())
     report.update(
-        ratio=ours / plain, ratio_training_path=(ours - evaluated) / plain,
+        ratio=ours / plain,
+        ratio_training_path=(ours - evaluated) / plain,
         training_path_overhead_per_config=(ours - evaluated - plain) / len(rounds) / n,
-        evaluation_per_config=evaluated / len(rounds) / n, cpu_per_config=cpu,
+        evaluation_per_config=evaluated / len(rounds) / n,
+        cpu_per_config=cpu,
     )
     print(f"ratio                          {report['ratio']:8.3f}  (ablation.run / plain, evaluation included)")
     print(f"ratio, training path           {report['ratio_training_path']:8.3f}  (evaluation left out)")
     print(f"training path overhead         {report['training_path_overhead_per_config']:8.1f} s per config")
     print(f"evaluation of best.pt          {report['evaluation_per_config']:8.1f} s per config")
-    print(f"CPU seconds per config         {cpu['plain']:8.1f} plain, {cpu['ours']:8.1f} ablation.run, "
-          f"{cpu['evaluation']:.1f} of it the evaluation")
+    print(
+        f"CPU seconds per config         {cpu['plain']:8.1f} plain, {cpu['ours']:8.1f} ablation.run, "
+        f"{cpu['evaluation']:.1f} of it the evaluation"
+    )
     print(f"outputs in {work}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

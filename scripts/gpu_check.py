@@ -40,11 +40,22 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{out / 'mlflow.db'}"
     command = [
-        sys.executable, "-m", "ablation.run", f"attention={','.join(ATTENTION.names())}",
-        f"placement={args.placement}", f"model={args.model}", f"train.epochs={args.epochs}",
-        f"train.imgsz={args.imgsz}", f"train.batch={args.batch}", f"train.device={args.device}",
-        "train.workers=4", "data.imgsz=320", "tracking.log_weights=false", f"tracking.uri={uri}",
-        "hydra.sweep.dir=sweep", *(["hydra/launcher=parallel"] if args.parallel else []),
+        sys.executable,
+        "-m",
+        "ablation.run",
+        f"attention={','.join(ATTENTION.names())}",
+        f"placement={args.placement}",
+        f"model={args.model}",
+        f"train.epochs={args.epochs}",
+        f"train.imgsz={args.imgsz}",
+        f"train.batch={args.batch}",
+        f"train.device={args.device}",
+        "train.workers=4",
+        "data.imgsz=320",
+        "tracking.log_weights=false",
+        f"tracking.uri={uri}",
+        "hydra.sweep.dir=sweep",
+        *(["hydra/launcher=parallel"] if args.parallel else []),
     ]
     code = subprocess.run(command, cwd=out, env={**os.environ, "ABLATION_QUIET": "1"}).returncode
 
@@ -57,7 +68,9 @@ def main() -> int:
         rate = f"{m['images_per_second']:.1f}" if "images_per_second" in m else "-"
         mAP = f"{m['mAP50']:.3f}" if "mAP50" in m else "-"
         note = t.get("error", "")[:80] or p.get("amp_reason", "")
-        print(f"{run.info.run_name:<28} {run.info.status:<9} {p.get('amp', '-'):<6} {rate:>9} {gib:>8} {mAP:>7}  {note}")
+        print(
+            f"{run.info.run_name:<28} {run.info.status:<9} {p.get('amp', '-'):<6} {rate:>9} {gib:>8} {mAP:>7}  {note}"
+        )
     return code
 
 

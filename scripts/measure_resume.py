@@ -23,15 +23,27 @@ from mlflow.tracking import MlflowClient
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = ("train/box_loss", "train/obj_loss", "val/box_loss", "mAP50", "mAP50-95")
 TINY = [
-    "model=yolov5n", "train.imgsz=64", "train.batch=4", "train.workers=0", "data.train=16", "data.val=8",
-    "data.imgsz=64", "evaluate.latency.imgsz=64", "evaluate.latency.repeats=3",
+    "model=yolov5n",
+    "train.imgsz=64",
+    "train.batch=4",
+    "train.workers=0",
+    "data.train=16",
+    "data.val=8",
+    "data.imgsz=64",
+    "evaluate.latency.imgsz=64",
+    "evaluate.latency.repeats=3",
 ]
 
 
 def command(store: Path, epochs: int, extra: list[str]) -> list[str]:
     return [
-        sys.executable, "-m", "ablation.run", f"train.epochs={epochs}", "train.device=cpu",
-        f"tracking.uri=sqlite:///{store / 'mlflow.db'}", *extra,
+        sys.executable,
+        "-m",
+        "ablation.run",
+        f"train.epochs={epochs}",
+        "train.device=cpu",
+        f"tracking.uri=sqlite:///{store / 'mlflow.db'}",
+        *extra,
     ]
 
 
@@ -52,9 +64,7 @@ def interrupted(store: Path, epochs: int, kill_after: int, extra: list[str]) -> 
     tmp.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ABLATION_QUIET": "1", "TMPDIR": str(tmp)}
     sweep = subprocess.Popen(command(store, epochs, extra), cwd=store, env=env, stdout=subprocess.DEVNULL)
-    while not any(
-        f'"step": {kill_after},' in e.read_text() for e in store.glob("runs/*/0/events.jsonl")
-    ):
+    while not any(f'"step": {kill_after},' in e.read_text() for e in store.glob("runs/*/0/events.jsonl")):
         if sweep.poll() is not None:
             raise SystemExit("the sweep ended before the epoch to kill after")
         time.sleep(0.2)
@@ -80,8 +90,9 @@ def main() -> None:
     extra = sys.argv[4:] or TINY
     (out / "uninterrupted").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "ABLATION_QUIET": "1"}
-    straight = subprocess.Popen(command(out / "uninterrupted", epochs, extra), cwd=out / "uninterrupted", env=env,
-                                stdout=subprocess.DEVNULL)
+    straight = subprocess.Popen(
+        command(out / "uninterrupted", epochs, extra), cwd=out / "uninterrupted", env=env, stdout=subprocess.DEVNULL
+    )
     interrupted(out / "resumed", epochs, kill_after, extra)
     assert straight.wait() == 0
     a, b = history(out / "uninterrupted"), history(out / "resumed")

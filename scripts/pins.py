@@ -57,9 +57,21 @@ def resolve(pyproject: Path, lock: Path | None) -> list[str]:
         else:
             shutil.copy(lock, work / "uv.lock")
         out = subprocess.run(
-            [uv(), "export", "--frozen", "--no-hashes", "--no-emit-project", "--all-groups",
-             "--no-header", "--no-annotate", "--quiet"],
-            cwd=work, check=True, capture_output=True, text=True,
+            [
+                uv(),
+                "export",
+                "--frozen",
+                "--no-hashes",
+                "--no-emit-project",
+                "--all-groups",
+                "--no-header",
+                "--no-annotate",
+                "--quiet",
+            ],
+            cwd=work,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     lines = [line.strip() for line in out.splitlines()]
     pins = [line for line in lines if line and not line.startswith(("#", "-"))]
@@ -105,7 +117,7 @@ def rewrite(text: str, block: str) -> str:
     header = re.search(r"^\[tool\.uv\]\s*$", text, re.M)
     if header is None:
         return text.rstrip("\n") + "\n\n[tool.uv]\n" + block
-    following = re.search(r"^\[", text[header.end():], re.M)
+    following = re.search(r"^\[", text[header.end() :], re.M)
     at = header.end() + following.start() if following else len(text)
     head, tail = text[:at].rstrip("\n") + "\n", text[at:]
     return head + block + ("\n" + tail if tail else "")

@@ -41,7 +41,14 @@ PROBE = """<script>
   });
 })();
 </script>"""
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run", "--allow-file-access-from-files"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--no-first-run",
+    "--allow-file-access-from-files",
+]
 
 
 def find_browser() -> str | None:
@@ -53,13 +60,17 @@ def find_browser() -> str | None:
 def probe(browser: str, page: Path, timeout: int = 60) -> tuple[int, list[str]]:
     """(images on the page, problems) after Chromium loaded ``page``."""
     source = page.read_text(encoding="utf-8")
-    with tempfile.NamedTemporaryFile("w", suffix=".html", dir=page.parent, prefix=".probe-", delete=False, encoding="utf-8") as f:
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".html", dir=page.parent, prefix=".probe-", delete=False, encoding="utf-8"
+    ) as f:
         f.write(source.replace("<head>", "<head>" + PROBE, 1) if "<head>" in source else PROBE + source)
     copy = Path(f.name)
     try:
         done = subprocess.run(
             [browser, *FLAGS, "--enable-logging=stderr", "--virtual-time-budget=10000", "--dump-dom", copy.as_uri()],
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
     finally:
         copy.unlink(missing_ok=True)
@@ -68,15 +79,29 @@ def probe(browser: str, page: Path, timeout: int = 60) -> tuple[int, list[str]]:
         return 0, [f"the page did not finish loading (chromium exit {done.returncode}): {done.stderr.strip()[-500:]}"]
     result = json.loads(html.unescape(found.group(1)))
     problems = list(result["problems"])
-    problems += [line for line in done.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper() and ".probe-" not in line]
+    problems += [
+        line
+        for line in done.stderr.splitlines()
+        if "CONSOLE" in line and "ERROR" in line.upper() and ".probe-" not in line
+    ]
     return int(result["images"]), problems
 
 
 def screenshot(browser: str, page: Path, out: Path, width: int = 1280, height: int = 2400, timeout: int = 60) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [browser, *FLAGS, f"--window-size={width},{height}", "--virtual-time-budget=10000", f"--screenshot={out.resolve()}", page.resolve().as_uri()],
-        capture_output=True, text=True, timeout=timeout, check=True,
+        [
+            browser,
+            *FLAGS,
+            f"--window-size={width},{height}",
+            "--virtual-time-budget=10000",
+            f"--screenshot={out.resolve()}",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
     )
 
 
@@ -87,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     browser = find_browser()
     if browser is None:
-        print("no Chromium found; install it: sudo apt-get install -y chromium (Debian/Ubuntu), "
-              "or set CHROMIUM=/path/to/chrome", file=sys.stderr)
+        print(
+            "no Chromium found; install it: sudo apt-get install -y chromium (Debian/Ubuntu), "
+            "or set CHROMIUM=/path/to/chrome",
+            file=sys.stderr,
+        )
         return 3
     if not args.report.is_file():
         print(f"no such report: {args.report}", file=sys.stderr)

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ablation.plan.preflight import build_model
 from ablation.engines.yolov5.paths import model_yaml
+from ablation.plan.preflight import build_model
 
 
 def random_base(model: str, nc: int, seed: int = 0) -> nn.Module:
@@ -43,8 +43,14 @@ def save_like_upstream(model: nn.Module, path: Path, during_training: bool = Fal
             for tensor in ema.state_dict().values():
                 if tensor.is_floating_point():
                     tensor.mul_(0.5)
-        checkpoint = {"epoch": 3, "best_fitness": 0.5, "model": half, "ema": ema, "updates": 12,
-                      "optimizer": optimizer.state_dict()}
+        checkpoint = {
+            "epoch": 3,
+            "best_fitness": 0.5,
+            "model": half,
+            "ema": ema,
+            "updates": 12,
+            "optimizer": optimizer.state_dict(),
+        }
     else:
         checkpoint = {"epoch": -1, "best_fitness": None, "model": half, "ema": None, "updates": None, "optimizer": None}
     torch.save(checkpoint, path)

@@ -21,8 +21,20 @@ pytestmark = pytest.mark.slow  # trains two configs on both sides
 def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     work = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_overhead.py"), "--fast", "--work", str(work), "--json", str(work / "bench.json")],
-        cwd=ROOT, env=compat.launch_environ(), capture_output=True, text=True, timeout=1500,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench_overhead.py"),
+            "--fast",
+            "--work",
+            str(work),
+            "--json",
+            str(work / "bench.json"),
+        ],
+        cwd=ROOT,
+        env=compat.launch_environ(),
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "results.csv identical to plain upstream's: yes" in done.stdout and "NO" not in done.stdout
@@ -35,7 +47,10 @@ def test_fast_benchmark_splits_training_path_and_evaluation(bench: tuple[Path, d
     (round_,) = report["rounds"]
     assert round_["plain"] > 0 and round_["ours"] > 0 and round_["plain_cpu"] > 0 and round_["ours_cpu"] > 0
     assert round_["identical"] == {"yolov5n-none": True, "yolov5n-se-neck": True}
-    assert round_["coco_source"] == {"yolov5n-none": "upstream final validation", "yolov5n-se-neck": "upstream final validation"}
+    assert round_["coco_source"] == {
+        "yolov5n-none": "upstream final validation",
+        "yolov5n-se-neck": "upstream final validation",
+    }
     for seconds in round_["evaluation"].values():
         assert seconds["coco_seconds"] > 0 and seconds["latency_seconds"] > 0
     total = sum(sum(v.values()) for v in round_["evaluation"].values())

@@ -18,7 +18,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ablation import fingerprint
+from ablation.config import fingerprint
 from ablation.config.grid import GridEntry, expand
 from ablation.job.task import _params, _tags
 from ablation.sweep.core import triage
@@ -88,7 +88,7 @@ def test_docstrings_comments_and_layout_of_a_module_retrain_nothing(tree: Path, 
     se = tree / "ablation/attention/se.py"
     edit(se, "Global average pool →", "Global average pooling →")  # the module's docstring
     edit(se, "# mean() rather than AdaptiveAvgPool2d", "# mean(), not AdaptiveAvgPool2d,")
-    edit(se, "    def forward(self", '    # a new comment\n\n    def forward(self')
+    edit(se, "    def forward(self", "    # a new comment\n\n    def forward(self")
     edit(se, "class SE(nn.Module):\n", 'class SE(nn.Module):\n    """A new class docstring."""\n\n')
     edit(tree / "README.md", "Which attention module", "Which attention modules")
     edit(tree / "docs/module-costs.md", "What each module costs", "What every module costs")
@@ -146,7 +146,9 @@ def test_a_run_records_its_fingerprints_and_package_versions(first: tuple) -> No
     assert params["version.torch"] == torch.__version__ and params["version.yolov5"] == "7.0.14"
 
 
-def test_the_baseline_fingerprints_no_module_and_a_dataset_that_cannot_be_read_is_left_to_planning(tmp_path: Path) -> None:
+def test_the_baseline_fingerprints_no_module_and_a_dataset_that_cannot_be_read_is_left_to_planning(
+    tmp_path: Path,
+) -> None:
     [base] = expand("run", ["model=yolov5n", f"data.path={tmp_path / 'missing.yaml'}"])
     assert isinstance(base, GridEntry) and dict(base.fingerprints)["code"] == ""
     assert dict(base.fingerprints)["data"] == fingerprint.UNREADABLE
@@ -154,12 +156,21 @@ def test_the_baseline_fingerprints_no_module_and_a_dataset_that_cannot_be_read_i
 
 def test_the_code_of_a_module_is_its_file_and_what_it_imports_from_our_packages() -> None:
     for module in ("gam", "nam", "sk"):
-        assert sorted(fingerprint.source_files([f"ablation.attention.{module}"])) == sorted([
-            "ablation.attention._batchnorm", f"ablation.attention.{module}", "ablation.attention.registry",
-        ])
-    assert sorted(fingerprint.source_files(["ablation.attention.se"])) == ["ablation.attention.registry", "ablation.attention.se"]
+        assert sorted(fingerprint.source_files([f"ablation.attention.{module}"])) == sorted(
+            [
+                "ablation.attention._batchnorm",
+                f"ablation.attention.{module}",
+                "ablation.attention.registry",
+            ]
+        )
+    assert sorted(fingerprint.source_files(["ablation.attention.se"])) == [
+        "ablation.attention.registry",
+        "ablation.attention.se",
+    ]
     assert sorted(fingerprint.source_files(["ablation.engines.yolov5.c3_attn"])) == [
-        "ablation.engines.yolov5.c3_attn", "ablation.attention.registry", "ablation.engines.yolov5.registration",
+        "ablation.attention.registry",
+        "ablation.engines.yolov5.c3_attn",
+        "ablation.engines.yolov5.registration",
     ]
 
 
@@ -175,28 +186,44 @@ def test_fingerprints_of_one_expansion_list_each_dataset_once(monkeypatch: pytes
 def test_the_report_s_runs_carry_the_fingerprints_that_tell_old_runs_from_new() -> None:
     from ablation.report.runs import tidy
 
-    raw = pd.DataFrame([
-        {"tags.mlflow.runName": "yolov5n-se-neck", "tags.config_hash": h, "tags.group_hash": h, "tags.code_fingerprint": code,
-         "tags.packages_fingerprint": "p", "tags.data_fingerprint": "d", "status": "FINISHED", "run_id": h,
-         "start_time": pd.Timestamp(t, unit="s")}
-        for h, code, t in (("old", "c0", 1), ("new", "c1", 2))
-    ])
+    raw = pd.DataFrame(
+        [
+            {
+                "tags.mlflow.runName": "yolov5n-se-neck",
+                "tags.config_hash": h,
+                "tags.group_hash": h,
+                "tags.code_fingerprint": code,
+                "tags.packages_fingerprint": "p",
+                "tags.data_fingerprint": "d",
+                "status": "FINISHED",
+                "run_id": h,
+                "start_time": pd.Timestamp(t, unit="s"),
+            }
+            for h, code, t in (("old", "c0", 1), ("new", "c1", 2))
+        ]
+    )
     frame = tidy(raw)
     assert dict(zip(frame["config_hash"], frame["code_fingerprint"])) == {"old": "c0", "new": "c1"}
     assert set(frame["data_fingerprint"]) == {"d"}
 
 
 def test_the_files_a_config_names_retrain_when_what_upstream_reads_changes(tmp_path: Path) -> None:
-    from ablation.engines.yolov5.paths import model_yaml
-
     from ablation.engines.yolov5.hyps import resolve_hyp
+    from ablation.engines.yolov5.paths import model_yaml
 
     model, hyp, weights = tmp_path / "yolov5n.yaml", tmp_path / "hyp.yaml", tmp_path / "base.pt"
     shutil.copy(model_yaml("yolov5n"), model)
     shutil.copy(resolve_hyp("hyp.scratch-low.yaml"), hyp)
     weights.write_bytes(b"weights of a base model")
-    args = [f"model.cfg={model}", "attention=se", f"train.hyp={hyp}", f"train.weights={weights}",
-            "data.train=8", "data.val=4", f"data.root={tmp_path / 'datasets'}"]
+    args = [
+        f"model.cfg={model}",
+        "attention=se",
+        f"train.hyp={hyp}",
+        f"train.weights={weights}",
+        "data.train=8",
+        "data.val=4",
+        f"data.root={tmp_path / 'datasets'}",
+    ]
     done = {e.config_hash for e in expand("run", args)}
     every = {"yolov5n-none", "yolov5n-se-neck"}
     for path, old, new in ((model, "depth_multiple: 0.33", "depth_multiple: 0.5"), (hyp, "lr0: 0.01", "lr0: 0.02")):
@@ -219,7 +246,9 @@ def test_a_planned_job_takes_its_datasets_fingerprint_from_the_plan(
     from ablation.config.grid import describe
     from ablation.plan.planner import load_row, plan
 
-    entries = expand("run", ["model=yolov5n", "attention=se", f"data.root={tmp_path / 'datasets'}", "data.train=8", "data.val=4"])
+    entries = expand(
+        "run", ["model=yolov5n", "attention=se", f"data.root={tmp_path / 'datasets'}", "data.train=8", "data.val=4"]
+    )
     plan(entries, tmp_path / "plan", {"enabled": False, "workers": 1})
     monkeypatch.setattr(fingerprint, "data_fingerprint", lambda data_cfg: pytest.fail("the dataset was hashed again"))
     for entry in entries:

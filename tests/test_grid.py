@@ -21,9 +21,12 @@ def test_a_swept_module_argument_names_each_config() -> None:
 def test_every_swept_key_that_differs_is_in_the_name() -> None:
     entries = expand("run", ["attention=se", "placement=neck,before_sppf", "train.epochs=3,5"])
     assert names(entries) == [
-        "yolov5s-none-epochs=3", "yolov5s-none-epochs=5",
-        "yolov5s-se-neck-epochs=3", "yolov5s-se-neck-epochs=5",
-        "yolov5s-se-before_sppf-epochs=3", "yolov5s-se-before_sppf-epochs=5",
+        "yolov5s-none-epochs=3",
+        "yolov5s-none-epochs=5",
+        "yolov5s-se-neck-epochs=3",
+        "yolov5s-se-neck-epochs=5",
+        "yolov5s-se-before_sppf-epochs=3",
+        "yolov5s-se-before_sppf-epochs=5",
     ]
 
 
@@ -55,7 +58,9 @@ def test_a_job_describes_its_config_as_the_grid_did() -> None:
     for entry in expand("run", ["attention=se,simam", "seed=0,1"]):
         again = describe(entry.cfg)
         assert (again.config_hash, again.group_hash, again.baseline_hash) == (
-            entry.config_hash, entry.group_hash, entry.baseline_hash,
+            entry.config_hash,
+            entry.group_hash,
+            entry.baseline_hash,
         )
 
 

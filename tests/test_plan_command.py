@@ -30,13 +30,19 @@ def read_plan(out: Path) -> list[dict[str, str]]:
 
 
 def test_plan_writes_yamls_csv_and_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = plan_command(["model=yolov5n", "attention=se,simam", "placement=neck,before_sppf", "preflight.workers=1"], tmp_path)
+    code = plan_command(
+        ["model=yolov5n", "attention=se,simam", "placement=neck,before_sppf", "preflight.workers=1"], tmp_path
+    )
     assert code == 0
     rows = read_plan(tmp_path)
     assert list(rows[0]) == COLUMNS
     names = [r["name"] for r in rows]
     assert names == [
-        "yolov5n-none", "yolov5n-se-neck", "yolov5n-se-before_sppf", "yolov5n-simam-neck", "yolov5n-simam-before_sppf",
+        "yolov5n-none",
+        "yolov5n-se-neck",
+        "yolov5n-se-before_sppf",
+        "yolov5n-simam-neck",
+        "yolov5n-simam-before_sppf",
     ]
     for r in rows:
         assert (tmp_path / r["yaml"]).is_file() and not r["error"]
@@ -53,7 +59,13 @@ def test_plan_writes_yamls_csv_and_table(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_failing_entries_are_reported_and_the_rest_planned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["model=yolov5n", "attention=se", "attention.kwargs.reduction=0", "placement=neck,custom", "preflight.workers=1"]
+    args = [
+        "model=yolov5n",
+        "attention=se",
+        "attention.kwargs.reduction=0",
+        "placement=neck,custom",
+        "preflight.workers=1",
+    ]
     assert plan_command(args, tmp_path) == 1
     rows = {r["name"]: r for r in read_plan(tmp_path)}
     assert not rows["yolov5n-none"]["error"] and (tmp_path / "yolov5n-none.yaml").is_file()
@@ -68,7 +80,9 @@ def test_preflight_disabled_skips_the_training_step_but_counts(tmp_path: Path, m
 
     steps: list[int] = []
     monkeypatch.setattr(check, "train_step", lambda model, imgsz: steps.append(imgsz))
-    assert plan_command(["model=yolov5n", "attention=se", "preflight.enabled=false", "preflight.workers=1"], tmp_path) == 0
+    assert (
+        plan_command(["model=yolov5n", "attention=se", "preflight.enabled=false", "preflight.workers=1"], tmp_path) == 0
+    )
     assert steps == []
     assert plan_command(["model=yolov5n", "attention=se", "preflight.workers=1"], tmp_path) == 0
     assert steps == [64, 64]  # baseline and SE, each one step at preflight.imgsz
@@ -76,17 +90,34 @@ def test_preflight_disabled_skips_the_training_step_but_counts(tmp_path: Path, m
 
 
 def test_seeds_share_one_planned_yaml(tmp_path: Path) -> None:
-    entries = expand("run", ["model=yolov5n", "attention=se", "seed=0,1", f"data.root={tmp_path / 'datasets'}", "data.train=16", "data.val=8"])
+    entries = expand(
+        "run",
+        [
+            "model=yolov5n",
+            "attention=se",
+            "seed=0,1",
+            f"data.root={tmp_path / 'datasets'}",
+            "data.train=16",
+            "data.val=8",
+        ],
+    )
     assert len(entries) == 4 and len({e.name for e in entries}) == 2
     rows = plan(entries, tmp_path, {"enabled": False, "workers": 1})
     assert [r.name for r in rows] == ["yolov5n-none", "yolov5n-se-neck"]
 
 
 def test_generated_yaml_builds_with_upstream_after_setup(tmp_path: Path) -> None:
-    import ablation
     from yolov5.models.yolo import Model
 
-    assert plan_command(["model=yolov5n", "attention=se", "placement=c3_inside", "preflight.enabled=false", "preflight.workers=1"], tmp_path) == 0
+    import ablation
+
+    assert (
+        plan_command(
+            ["model=yolov5n", "attention=se", "placement=c3_inside", "preflight.enabled=false", "preflight.workers=1"],
+            tmp_path,
+        )
+        == 0
+    )
     ablation.setup()
     m = Model(str(tmp_path / "yolov5n-se-c3_inside-bottleneck_in-all.yaml"))
     assert (type(m.model[2]).__name__, type(m.model[2].attn).__name__) == ("C3Attn", "SE")
@@ -99,7 +130,13 @@ def upstream(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_generated_yaml_builds_in_a_fresh_upstream_process(tmp_path: Path) -> None:
-    assert plan_command(["model=yolov5n", "attention=se", "placement=c3_inside", "preflight.enabled=false", "preflight.workers=1"], tmp_path) == 0
+    assert (
+        plan_command(
+            ["model=yolov5n", "attention=se", "placement=c3_inside", "preflight.enabled=false", "preflight.workers=1"],
+            tmp_path,
+        )
+        == 0
+    )
     script = (
         "import ablation; ablation.setup()\n"
         "from yolov5.models.yolo import Model\n"
@@ -118,8 +155,16 @@ def test_cli_writes_the_plan_and_rejects_a_bad_config(tmp_path: Path) -> None:
     assert "attention must be one of" in bad.stderr and "simam" in bad.stderr
     assert not (tmp_path / "plan.csv").exists()
     good = upstream(
-        "-m", "ablation.plan", "model=yolov5n", "attention=se,simam", f"out={tmp_path}", "preflight.enabled=false",
-        f"data.root={tmp_path / 'datasets'}", "data.train=16", "data.val=8", cwd=ROOT,
+        "-m",
+        "ablation.plan",
+        "model=yolov5n",
+        "attention=se,simam",
+        f"out={tmp_path}",
+        "preflight.enabled=false",
+        f"data.root={tmp_path / 'datasets'}",
+        "data.train=16",
+        "data.val=8",
+        cwd=ROOT,
     )
     assert good.returncode == 0, good.stderr[-2000:]
     assert [r["name"] for r in read_plan(tmp_path)] == ["yolov5n-none", "yolov5n-se-neck", "yolov5n-simam-neck"]
@@ -131,13 +176,20 @@ def test_every_attention_at_every_placement_plans_on_yolov5n_and_yolov5s(tmp_pat
     from ablation.attention import ATTENTION
 
     placements = ["backbone_end", "before_sppf", "after_c3", "neck", "c3_inside"]
-    code = plan_command([
-        "model=yolov5n,yolov5s", f"attention={','.join(ATTENTION.names())}", f"placement={','.join(placements)}",
-    ], tmp_path)
+    code = plan_command(
+        [
+            "model=yolov5n,yolov5s",
+            f"attention={','.join(ATTENTION.names())}",
+            f"placement={','.join(placements)}",
+        ],
+        tmp_path,
+    )
     rows = read_plan(tmp_path)
     # The one documented exception: MHSA's relative positions cover 21x21 maps, so it is refused
     # wherever train.imgsz=640 gives it larger ones (tests/surgery/test_feature_size.py).
-    refused = [f"{m}-mhsa-{p}" for m in ("yolov5n", "yolov5s") for p in ("after_c3", "neck", "c3_inside-bottleneck_in-all")]
+    refused = [
+        f"{m}-mhsa-{p}" for m in ("yolov5n", "yolov5s") for p in ("after_c3", "neck", "c3_inside-bottleneck_in-all")
+    ]
     assert sorted(r["name"] for r in rows if r["error"]) == sorted(refused)
     assert all(r["error"].startswith("mhsa's relative positions cover") for r in rows if r["error"])
     assert code == 1 and len(rows) == 2 * (1 + len(ATTENTION) * len(placements))

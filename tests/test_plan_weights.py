@@ -9,15 +9,23 @@ import pytest
 
 from ablation.config.grid import expand
 from ablation.plan.planner import plan
-
 from tests.checkpoints import random_base, save_like_upstream
 
 
 def plan_with(weights: Path, out: Path, *args: str, config: str = "plan") -> list:
-    entries = expand(config, [
-        "model=yolov5n", f"train.weights={weights}", "preflight.enabled=false", "preflight.workers=1",
-        "data.train=16", "data.val=8", f"data.root={out / 'datasets'}", *args,
-    ])
+    entries = expand(
+        config,
+        [
+            "model=yolov5n",
+            f"train.weights={weights}",
+            "preflight.enabled=false",
+            "preflight.workers=1",
+            "data.train=16",
+            "data.val=8",
+            f"data.root={out / 'datasets'}",
+            *args,
+        ],
+    )
     return plan(entries, out, entries[0].cfg.preflight)
 
 
@@ -41,7 +49,9 @@ def test_each_config_gets_its_transferred_checkpoint(yolov5n_checkpoint: Path, t
     out = tmp_path / "plan"
     rows = plan_with(yolov5n_checkpoint, out, "attention=se", "placement=before_sppf,neck", "seed=0,1", config="run")
     assert [(r.name, r.weights_transferred, r.error) for r in rows] == [
-        ("yolov5n-none", "342/349", ""), ("yolov5n-se-before_sppf", "342/349", ""), ("yolov5n-se-neck", "342/349", ""),
+        ("yolov5n-none", "342/349", ""),
+        ("yolov5n-se-before_sppf", "342/349", ""),
+        ("yolov5n-se-neck", "342/349", ""),
     ]  # the synthetic set has 5 classes, the checkpoint 3: Detect's 6 convolution tensors and the anchors stay
     for row in rows:
         assert (out / row.weights).is_file() and row.weights == f"{row.name}.pt"
@@ -50,4 +60,7 @@ def test_each_config_gets_its_transferred_checkpoint(yolov5n_checkpoint: Path, t
 
 def test_a_missing_checkpoint_is_an_error_of_the_plan(tmp_path: Path) -> None:
     rows = plan_with(tmp_path / "nowhere.pt", tmp_path / "plan")
-    assert rows[0].error == f"checkpoint {tmp_path / 'nowhere.pt'} not found; pass train.weights=/absolute/path/to/base.pt."
+    assert (
+        rows[0].error
+        == f"checkpoint {tmp_path / 'nowhere.pt'} not found; pass train.weights=/absolute/path/to/base.pt."
+    )

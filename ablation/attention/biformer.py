@@ -50,7 +50,9 @@ def from_windows(x: torch.Tensor, n: int, hh: int, ww: int) -> torch.Tensor:
     return x.reshape(b, n, n, hh // n, ww // n, c).permute(0, 5, 1, 3, 2, 4).reshape(b, c, hh, ww)
 
 
-@ATTENTION.register("biformer", paper="Zhu et al., BiFormer: Vision Transformer with Bi-Level Routing Attention, CVPR 2023")
+@ATTENTION.register(
+    "biformer", paper="Zhu et al., BiFormer: Vision Transformer with Bi-Level Routing Attention, CVPR 2023"
+)
 class BiLevelRoutingAttention(nn.Module):
     def __init__(self, channels: int, num_heads: int = 8, n_win: int = 7, topk: int = 4, side_dwconv: int = 3) -> None:
         super().__init__()

@@ -71,7 +71,10 @@ class CoT(nn.Module):
         self.act = nn.SiLU(inplace=True)
         hidden = max(channels // 2, 32)
         self.fusion = nn.Sequential(
-            nn.Conv2d(channels, hidden, 1), BatchNorm2d(hidden), nn.ReLU(inplace=True), nn.Conv2d(hidden, 2 * channels, 1)
+            nn.Conv2d(channels, hidden, 1),
+            BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, 2 * channels, 1),
         )
 
     def aggregate(self, v: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,10 @@ from torch import nn
 from ablation.attention.registry import ATTENTION
 
 
-@ATTENTION.register("cpca", paper="Huang et al., Channel prior convolutional attention for medical image segmentation, Comput. Biol. Med. 178, 2024")
+@ATTENTION.register(
+    "cpca",
+    paper="Huang et al., Channel prior convolutional attention for medical image segmentation, Comput. Biol. Med. 178, 2024",
+)
 class CPCA(nn.Module):
     def __init__(self, channels: int, reduction: int = 4) -> None:
         super().__init__()

@@ -17,7 +17,9 @@ from torch import nn
 from ablation.attention.registry import ATTENTION
 
 
-@ATTENTION.register("criss_cross", paper="Huang et al., CCNet: Criss-Cross Attention for Semantic Segmentation, ICCV 2019")
+@ATTENTION.register(
+    "criss_cross", paper="Huang et al., CCNet: Criss-Cross Attention for Semantic Segmentation, ICCV 2019"
+)
 class CrissCrossAttention(nn.Module):
     def __init__(self, channels: int, reduction: int = 8, recurrence: int = 1) -> None:
         super().__init__()

@@ -26,7 +26,10 @@ from torch import nn
 from ablation.attention.registry import ATTENTION, fit_groups
 
 
-@ATTENTION.register("ela", paper="Xu & Wan, ELA: Efficient Local Attention for Deep Convolutional Neural Networks, arXiv 2403.01123, 2024")
+@ATTENTION.register(
+    "ela",
+    paper="Xu & Wan, ELA: Efficient Local Attention for Deep Convolutional Neural Networks, arXiv 2403.01123, 2024",
+)
 class ELA(nn.Module):
     def __init__(self, channels: int, kernel_size: int = 7, groups: int = 16) -> None:
         super().__init__()

@@ -20,7 +20,6 @@ from ablation.attention._batchnorm import BatchNorm2d
 from ablation.attention.registry import ATTENTION, fit_groups
 
 
-
 @ATTENTION.register(
     "gam",
     paper="Liu et al., Global Attention Mechanism: Retain Information to Enhance Channel-Spatial Interactions, arXiv 2021",

@@ -23,7 +23,9 @@ from torch import nn
 from ablation.attention.registry import ATTENTION
 
 
-@ATTENTION.register("lsk", paper="Li et al., Large Selective Kernel Network for Remote Sensing Object Detection, ICCV 2023")
+@ATTENTION.register(
+    "lsk", paper="Li et al., Large Selective Kernel Network for Remote Sensing Object Detection, ICCV 2023"
+)
 class LSKAttention(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()

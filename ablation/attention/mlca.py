@@ -49,9 +49,13 @@ def eca_kernel(channels: int, gamma: int, b: int) -> int:
     return t if t % 2 else t + 1
 
 
-@ATTENTION.register("mlca", paper="Wan et al., Mixed local channel attention for object detection, Eng. Appl. of AI 123, 2023")
+@ATTENTION.register(
+    "mlca", paper="Wan et al., Mixed local channel attention for object detection, Eng. Appl. of AI 123, 2023"
+)
 class MLCA(nn.Module):
-    def __init__(self, channels: int, local_size: int = 5, gamma: int = 2, b: int = 1, local_weight: float = 0.5) -> None:
+    def __init__(
+        self, channels: int, local_size: int = 5, gamma: int = 2, b: int = 1, local_weight: float = 0.5
+    ) -> None:
         super().__init__()
         k = eca_kernel(channels, gamma, b)
         self.local_size, self.local_weight = local_size, local_weight

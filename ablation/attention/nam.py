@@ -25,7 +25,6 @@ from ablation.attention._batchnorm import BatchNorm2d
 from ablation.attention.registry import ATTENTION
 
 
-
 @ATTENTION.register("nam", paper="Liu et al., NAM: Normalization-based Attention Module, arXiv 2111.12419, 2021")
 class NAM(nn.Module):
     def __init__(self, channels: int) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from torch import nn
 
+
 @dataclass(frozen=True)
 class Entry:
     """One registered module."""

@@ -52,7 +52,9 @@ class S2Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
         y = self.expand(x.permute(0, 2, 3, 1))
-        chunks = torch.stack((spatial_shift(y[..., :c], SHIFT1), spatial_shift(y[..., c : 2 * c], SHIFT2), y[..., 2 * c :]), 1)
+        chunks = torch.stack(
+            (spatial_shift(y[..., :c], SHIFT1), spatial_shift(y[..., c : 2 * c], SHIFT2), y[..., 2 * c :]), 1
+        )
         a = self.split_mlp(chunks.sum(1).mean((1, 2))).reshape(b, 3, 1, 1, c).softmax(1)
         out = self.project((chunks * a).sum(1)).permute(0, 3, 1, 2).contiguous()
         return out.to(x.dtype)

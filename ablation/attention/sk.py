@@ -23,7 +23,6 @@ from ablation.attention._batchnorm import BatchNorm2d
 from ablation.attention.registry import ATTENTION, fit_groups
 
 
-
 @ATTENTION.register("sk", paper="Li et al., Selective Kernel Networks, CVPR 2019")
 class SKAttention(nn.Module):
     def __init__(
@@ -41,7 +40,9 @@ class SKAttention(nn.Module):
             for m in range(1, branches + 1)
         )
         self.dim = max(channels // reduction, min_dim)
-        self.fuse = nn.Sequential(nn.Conv2d(channels, self.dim, 1, bias=False), BatchNorm2d(self.dim), nn.ReLU(inplace=True))
+        self.fuse = nn.Sequential(
+            nn.Conv2d(channels, self.dim, 1, bias=False), BatchNorm2d(self.dim), nn.ReLU(inplace=True)
+        )
         self.select = nn.Conv2d(self.dim, channels * branches, 1, bias=False)
 
     def branch_weights(self, u: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,9 @@ def newton_schulz_sqrt(a: torch.Tensor, iterations: int, eps: float = 1e-8) -> t
     return y * norm.sqrt()
 
 
-@ATTENTION.register("soca", paper="Dai et al., Second-order Attention Network for Single Image Super-Resolution, CVPR 2019")
+@ATTENTION.register(
+    "soca", paper="Dai et al., Second-order Attention Network for Single Image Super-Resolution, CVPR 2019"
+)
 class SOCA(nn.Module):
     def __init__(self, channels: int, reduction: int = 8, iterations: int = 5) -> None:
         super().__init__()

@@ -46,8 +46,16 @@ ROOT = Path(__file__).resolve().parents[2]  # holds our packages (OURS)
 OURS = ("ablation",)
 C3_INSIDE = ("c3_inside", "ablation.engines.yolov5.c3_attn")  # the placement that trains C3Attn, and its module
 PACKAGES = (
-    "torch", "torchvision", "yolov5", "numpy", "opencv-python", "opencv-python-headless", "pillow", "scipy",
-    "albumentations", "pycocotools",
+    "torch",
+    "torchvision",
+    "yolov5",
+    "numpy",
+    "opencv-python",
+    "opencv-python-headless",
+    "pillow",
+    "scipy",
+    "albumentations",
+    "pycocotools",
 )
 ABSENT = "-"
 UNREADABLE = "unreadable"  # a dataset that cannot be listed: planning refuses it with its own sentence
@@ -73,8 +81,10 @@ class Fingerprints:
         if key not in self.datasets:
             self.datasets[key] = data_fingerprint(cfg.data)
         return {
-            "code": code_fingerprint(attention, placement), "packages": packages_fingerprint(),
-            "data": self.datasets[key], "files": files_fingerprint(cfg),
+            "code": code_fingerprint(attention, placement),
+            "packages": packages_fingerprint(),
+            "data": self.datasets[key],
+            "files": files_fingerprint(cfg),
         }
 
 
@@ -158,7 +168,7 @@ def data_fingerprint(data_cfg: Any) -> str:
     digest = hashlib.sha1(f"nc={dataset.nc}\n".encode())
     for split, images in files.items():
         for image, labels in zip(images, label_paths(images)):
-            name = image[len(prefix):] if image.startswith(prefix) else image  # a moved copy keeps its digest
+            name = image[len(prefix) :] if image.startswith(prefix) else image  # a moved copy keeps its digest
             digest.update(f"{split}|{name}|{_size(image)}|{content_digest(labels)}\n".encode())
     return digest.hexdigest()[:10]
 
@@ -168,13 +178,15 @@ def files_fingerprint(cfg: DictConfig) -> str:
     (``unreadable`` for one that cannot be read: planning refuses the config with its own sentence)."""
     import yaml
 
-    from ablation.engines.yolov5.paths import model_yaml
-
     from ablation.engines.yolov5.hyps import resolve_hyp
+    from ablation.engines.yolov5.paths import model_yaml
 
     train = cfg.get("train") or {}
     parts = {}
-    for kind, find in (("model", lambda: model_yaml(str(cfg.model.cfg))), ("hyp", lambda: resolve_hyp(str(train.get("hyp"))))):
+    for kind, find in (
+        ("model", lambda: model_yaml(str(cfg.model.cfg))),
+        ("hyp", lambda: resolve_hyp(str(train.get("hyp")))),
+    ):
         try:
             parts[kind] = json.dumps(yaml.safe_load(find().read_text()), sort_keys=True, default=str)
         except (OSError, ValueError, yaml.YAMLError):
@@ -272,6 +284,9 @@ def _module_file(module: str, bases: dict[str, Path]) -> Path | None:
 
 def _has_docstring(node: ast.AST) -> bool:
     body = getattr(node, "body", [])
-    return bool(body) and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(
-        body[0].value.value, str
+    return (
+        bool(body)
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
     )

@@ -171,9 +171,16 @@ def describe(
     prints = (fingerprints or Fingerprints()).of(cfg)
     base_prints = {**prints, "code": code_fingerprint(BASELINE, BASELINE_LABEL)}  # same data, packages, files
     return GridEntry(
-        name, model, attention, placement, cfg, tuple(overrides),
-        config_hash=identity(cfg, prints), group_hash=identity(cfg, prints, without=(SEED,)),
-        baseline_hash=identity(_baseline(cfg), base_prints), fingerprints=tuple(prints.items()),
+        name,
+        model,
+        attention,
+        placement,
+        cfg,
+        tuple(overrides),
+        config_hash=identity(cfg, prints),
+        group_hash=identity(cfg, prints, without=(SEED,)),
+        baseline_hash=identity(_baseline(cfg), base_prints),
+        fingerprints=tuple(prints.items()),
     )
 
 

@@ -127,7 +127,13 @@ def verify(paths: list[Path], single_cls: bool = False) -> Split:
     from PIL import Image
 
     loader = _dataloaders().LoadImagesAndLabels(
-        [str(p) for p in paths], img_size=640, batch_size=1, augment=False, rect=False, single_cls=single_cls, workers=0,
+        [str(p) for p in paths],
+        img_size=640,
+        batch_size=1,
+        augment=False,
+        rect=False,
+        single_cls=single_cls,
+        workers=0,
     )
     sizes = []
     for i, (image, (width, height)) in enumerate(zip(loader.im_files, loader.shapes.tolist())):

@@ -57,7 +57,9 @@ def load(path: Path, workdir: Path) -> Dataset:
         if split not in data or data[split] in (None, ""):
             if split == "test":
                 continue
-            raise DataError(f"data yaml {path} has no '{split}' entry; add '{split}: images/{split}' (relative to its path).")
+            raise DataError(
+                f"data yaml {path} has no '{split}' entry; add '{split}: images/{split}' (relative to its path)."
+            )
         resolved[split] = _split_paths(data[split], root, split, path)
     resolved["nc"], resolved["names"] = len(names), names
     workdir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +86,9 @@ def _split_paths(entry: Any, root: Path, split: str, source: Path) -> str | list
     for item in entries:
         p = (root / Path(str(item)).expanduser()).resolve()  # as check_dataset: links followed
         if not p.exists():
-            raise DataError(f"data yaml {source}: {split} path {p} does not exist; fix '{split}:' or the yaml's 'path:'.")
+            raise DataError(
+                f"data yaml {source}: {split} path {p} does not exist; fix '{split}:' or the yaml's 'path:'."
+            )
         images = list_images([p])
         if not images:
             raise DataError(f"data yaml {source}: {split} {'folder' if p.is_dir() else 'list'} {p} contains no images.")

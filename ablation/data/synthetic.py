@@ -88,7 +88,7 @@ def draw_image(rng: np.random.Generator, spec: SyntheticSpec) -> tuple[np.ndarra
             continue
         cls = int(rng.integers(len(CLASSES)))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        if int(np.abs(np.array(colour, dtype=int) - image[y0:y0 + size, x0:x0 + size].mean((0, 1))).sum()) < 120:
+        if int(np.abs(np.array(colour, dtype=int) - image[y0 : y0 + size, x0 : x0 + size].mean((0, 1))).sum()) < 120:
             colour = tuple(255 - c for c in colour)
         _shape(image, CLASSES[cls], box, colour, rng)
         boxes.append(box)
@@ -119,7 +119,9 @@ def _clutter(rng: np.random.Generator, image: np.ndarray) -> None:
             cv2.ellipse(image, p1, (int(rng.integers(6, 20)),) * 2, 0, 0, float(rng.uniform(60, 200)), colour, 1)
 
 
-def _shape(image: np.ndarray, name: str, box: tuple[int, int, int, int], colour: tuple, rng: np.random.Generator) -> None:
+def _shape(
+    image: np.ndarray, name: str, box: tuple[int, int, int, int], colour: tuple, rng: np.random.Generator
+) -> None:
     x0, y0, x1, y1 = box
     cx, cy, r = (x0 + x1) // 2, (y0 + y1) // 2, (x1 - x0) // 2
     t = max(1, r // 4)

@@ -52,7 +52,9 @@ class Settings:
         )
 
 
-def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path, final: Detections | None = None) -> dict[str, Any]:
+def evaluate_trained(
+    job: dict[str, Any], best: Path | None, folder: Path, final: Detections | None = None
+) -> dict[str, Any]:
     """``result.json`` entries for the enabled parts: ``coco`` + ``eval_files`` + ``coco_source``
     and ``latency``, or ``coco_error`` / ``latency_error``, and each part's ``<part>_seconds``.
     ``job`` is the worker's job (``options``, ``evaluate``); ``final``: the detections of upstream's
@@ -73,8 +75,8 @@ def evaluate_trained(job: dict[str, Any], best: Path | None, folder: Path, final
 
 def _coco_part(options: dict[str, Any], best: Path, out_dir: Path, final: Detections | None) -> dict[str, Any]:
     from ablation.data.dataset import describe
-    from ablation.evaluate.coco import cached_instances, coco_evaluate, image_ids
     from ablation.engines.yolov5.validate import predict
+    from ablation.evaluate.coco import cached_instances, coco_evaluate, image_ids
 
     dataset = describe(str(options["data"]), bool(options.get("single_cls", False)))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -112,7 +114,7 @@ def _guarded(part: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]
     start, cpu = time.perf_counter(), time.process_time()
     try:
         out = measure()
-    except Exception as err:  # noqa: BLE001 - recorded on the run; training's result is kept
+    except Exception as err:
         print(f"[ablation] {part} evaluation failed:\n{traceback.format_exc()}", file=sys.stderr)
         out = {f"{part}_error": f"{type(err).__name__}: {err}"}
     return {**out, f"{part}_seconds": time.perf_counter() - start, f"{part}_cpu_seconds": time.process_time() - cpu}

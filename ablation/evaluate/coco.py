@@ -45,11 +45,16 @@ def yolo_to_coco(dataset: Dataset) -> dict[str, Any]:
     for image_id, (image, labels, (width, height)) in enumerate(zip(split.images, split.labels, split.sizes), start=1):
         images.append({"id": image_id, "file_name": _relative(Path(image), root), "width": width, "height": height})
         for category, *box in labels.tolist():
-            annotations.append(_annotation(len(annotations) + 1, image_id, int(category), _to_pixels(box, width, height)))
+            annotations.append(
+                _annotation(len(annotations) + 1, image_id, int(category), _to_pixels(box, width, height))
+            )
     categories = [{"id": i, "name": name} for i, name in enumerate(dataset.class_names)]
     if split.excluded:
-        print(f"[ablation] COCO ground truth leaves out {len(split.excluded)} image(s) upstream ignores as corrupt: "
-              f"{split.excluded[:3]}", file=sys.stderr)
+        print(
+            f"[ablation] COCO ground truth leaves out {len(split.excluded)} image(s) upstream ignores as corrupt: "
+            f"{split.excluded[:3]}",
+            file=sys.stderr,
+        )
     excluded = [_relative(Path(image), root) for image in split.excluded]
     info = {"single_cls": dataset.single_cls, "excluded": excluded}
     return {"info": info, "images": images, "annotations": annotations, "categories": categories}
@@ -125,14 +130,20 @@ def _to_pixels(box: list[float], width: int, height: int) -> list[float]:
 def _annotation(annotation_id: int, image_id: int, category: int, bbox: list[float]) -> dict[str, Any]:
     bbox = [round(v, 3) for v in bbox]
     return {
-        "id": annotation_id, "image_id": image_id, "category_id": category, "bbox": bbox,
-        "area": round(bbox[2] * bbox[3], 3), "iscrowd": 0,
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": category,
+        "bbox": bbox,
+        "area": round(bbox[2] * bbox[3], 3),
+        "iscrowd": 0,
     }
 
 
 def _result_annotation(annotation_id: int, prediction: dict[str, Any]) -> dict[str, Any]:
     """A COCO result as pycocotools' ``loadRes`` stores it (ids from 1: id 0 reads as unmatched)."""
-    row = _annotation(annotation_id, int(prediction["image_id"]), int(prediction["category_id"]), list(prediction["bbox"]))
+    row = _annotation(
+        annotation_id, int(prediction["image_id"]), int(prediction["category_id"]), list(prediction["bbox"])
+    )
     return {**row, "score": float(prediction["score"])}
 
 

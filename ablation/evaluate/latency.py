@@ -66,8 +66,13 @@ def measure_latency(model: Any, imgsz: int = 640, warmup: int = 5, repeats: int 
             _timed(model, x)
         times = [_timed(model, x) for _ in range(repeats)]
     return Latency(
-        median_ms=statistics.median(times), p90_ms=_percentile(times, 90), device=device_label(parameter.device),
-        precision="fp16" if parameter.dtype == torch.float16 else "fp32", imgsz=imgsz, warmup=warmup, repeats=repeats,
+        median_ms=statistics.median(times),
+        p90_ms=_percentile(times, 90),
+        device=device_label(parameter.device),
+        precision="fp16" if parameter.dtype == torch.float16 else "fp32",
+        imgsz=imgsz,
+        warmup=warmup,
+        repeats=repeats,
     )
 
 
@@ -78,8 +83,12 @@ def inference_flags() -> Iterator[None]:
     off); the caller's are restored after."""
     import torch
 
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     torch.use_deterministic_algorithms(False)
     torch.backends.cudnn.deterministic = torch.backends.cudnn.benchmark = False
     try:

@@ -57,7 +57,8 @@ class Owner:
     def me(cls) -> Owner:
         env = os.environ
         slurm = (
-            f"{env['SLURM_ARRAY_JOB_ID']}_{env.get('SLURM_ARRAY_TASK_ID', '')}" if env.get("SLURM_ARRAY_JOB_ID")
+            f"{env['SLURM_ARRAY_JOB_ID']}_{env.get('SLURM_ARRAY_TASK_ID', '')}"
+            if env.get("SLURM_ARRAY_JOB_ID")
             else env.get("SLURM_JOB_ID", "")
         )
         host = socket.gethostname()
@@ -90,7 +91,8 @@ class Timing:
     def of(cls, tracking: Any) -> Timing:
         get = getattr(tracking, "get", lambda key, default: default)
         return cls(
-            float(get("heartbeat_s", cls.heartbeat_s)), float(get("stale_after_s", cls.stale_after_s)),
+            float(get("heartbeat_s", cls.heartbeat_s)),
+            float(get("stale_after_s", cls.stale_after_s)),
             float(get("claim_settle_s", cls.settle_s)),
         )
 
@@ -214,7 +216,7 @@ class Heartbeat:
                     self.on_lost()
                     return
                 self.store.set_tags(self.run_id, {HEARTBEAT: str(int(time.time()))})
-            except Exception:  # noqa: BLE001, S112 - the store is unreachable for now: beat again later
+            except Exception:
                 continue
 
 

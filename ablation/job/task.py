@@ -21,19 +21,34 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ablation.job.claim import BUSY, CHECKPOINT, DONE, INTERRUPTED, JOB_DIR, NEW, OWNER, RESUMED, RESUMED_AT, Decision, Heartbeat, Owner, Timing, claim
 from ablation.config.command import launch
-from ablation.data.resolve import DataError, resolve
-from ablation.evaluate.record import Records
-from ablation.evaluate.record import records as evaluation_records
 from ablation.config.fingerprint import Fingerprints, package_versions
 from ablation.config.grid import GridEntry, describe, flatten
+from ablation.data.resolve import DataError, resolve
+from ablation.engines.yolov5.hyps import resolve_hyp
+from ablation.engines.yolov5.train import EPOCH_KEYS, RESUME_CHECKPOINT
+from ablation.evaluate.record import Records
+from ablation.evaluate.record import records as evaluation_records
+from ablation.job.claim import (
+    BUSY,
+    CHECKPOINT,
+    DONE,
+    INTERRUPTED,
+    JOB_DIR,
+    NEW,
+    OWNER,
+    RESUMED,
+    RESUMED_AT,
+    Decision,
+    Heartbeat,
+    Owner,
+    Timing,
+    claim,
+)
 from ablation.plan.planner import PlanRow, load_row, plan
 from ablation.track import FAILED, FINISHED, KILLED, RUNNING, Store
 from ablation.track.store import retry_locked
 from ablation.train.devices import lease, register_resolvers
-from ablation.engines.yolov5.train import EPOCH_KEYS, RESUME_CHECKPOINT
-from ablation.engines.yolov5.hyps import resolve_hyp
 from ablation.train.isolate import CHILDREN, SlurmTermination
 from ablation.train.worker import ERROR, EVENTS, RESULT
 
@@ -81,8 +96,10 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
         print(f"[ablation] {name}: run {decision.run_id} is being trained by {who}; not started twice")
         return {"name": name, "status": RUNNING, "run_id": decision.run_id, "config_hash": entry.config_hash}
     attempt = Attempt.begin(store, decision, workdir, cfg, entry)
-    with (Heartbeat(store, attempt.run_id, decision.token, timing.heartbeat_s, on_lost=CHILDREN.stop) as beat,
-          SlurmTermination() as slurm):
+    with (
+        Heartbeat(store, attempt.run_id, decision.token, timing.heartbeat_s, on_lost=CHILDREN.stop) as beat,
+        SlurmTermination() as slurm,
+    ):
         attempt.heartbeat = beat
         try:
             outcome = _train(entry, cfg, planned, workdir, attempt)
@@ -92,11 +109,15 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
         except SystemExit:  # submitit, preempted or timed out: it requeues this job, which resumes
             attempt.fail("stopped (preempted or timed out); a requeued job resumes it", _traceback(), KILLED, "stopped")
             raise
-        except BaseException as err:  # noqa: BLE001 - recorded as this config's failure
+        except BaseException as err:
             outcome = attempt.fail(f"{type(err).__name__}: {err}", _traceback())
         if slurm.received and outcome.get("status") != FINISHED:
-            outcome = attempt.fail("stopped by Slurm (SIGTERM: requeued, preempted, cancelled or out of time); "
-                                   "a requeued task or the same command resumes it", status=KILLED, interrupted="SIGTERM")
+            outcome = attempt.fail(
+                "stopped by Slurm (SIGTERM: requeued, preempted, cancelled or out of time); "
+                "a requeued task or the same command resumes it",
+                status=KILLED,
+                interrupted="SIGTERM",
+            )
             if slurm.requeued():  # no result: submitit would hand it to the submitter as the config's
                 raise SystemExit(128 + signal.SIGTERM)
             outcome = {**outcome, "status": FAILED}  # cancelled: the sweep reports it (and a re-run resumes it)
@@ -139,8 +160,10 @@ class Attempt:
             for stale in ("error", INTERRUPTED):  # why the last attempt stopped; this one starts clean
                 if stale in tags:
                     retry_locked(store.client.delete_tag)(decision.run_id, stale)
-            print(f"[ablation] {run.info.run_name}: resuming run {decision.run_id} at epoch {attempt.logged + 1} "
-                  f"from {attempt.checkpoint} (resume {attempt.resumes})")
+            print(
+                f"[ablation] {run.info.run_name}: resuming run {decision.run_id} at epoch {attempt.logged + 1} "
+                f"from {attempt.checkpoint} (resume {attempt.resumes})"
+            )
         store.set_tags(decision.run_id, {JOB_DIR: str(workdir)})
         return attempt
 
@@ -169,7 +192,9 @@ class Attempt:
         count) is kept as the tag ``resume<N>.<key>`` (MLflow params cannot change)."""
         new = {k: v for k, v in params.items() if k not in self.params}
         changed = {
-            f"resume{self.resumes}.{k}": v for k, v in params.items() if k in self.params and str(v)[:6000] != self.params[k]
+            f"resume{self.resumes}.{k}": v
+            for k, v in params.items()
+            if k in self.params and str(v)[:6000] != self.params[k]
         }
         if new:
             self.store.log_params(self.run_id, new)
@@ -198,7 +223,9 @@ class Attempt:
         return {"status": RUNNING}
 
 
-def _train(entry: GridEntry, cfg: DictConfig, planned: PlanRow | None, workdir: Path, attempt: Attempt) -> dict[str, Any]:
+def _train(
+    entry: GridEntry, cfg: DictConfig, planned: PlanRow | None, workdir: Path, attempt: Attempt
+) -> dict[str, Any]:
     store, run_id = attempt.store, attempt.run_id
     try:
         data = resolve(cfg.data, workdir)
@@ -230,7 +257,10 @@ def _train(entry: GridEntry, cfg: DictConfig, planned: PlanRow | None, workdir: 
         }
         job_file.write_text(json.dumps(job, indent=1))
         code = CHILDREN.run(
-            job_file, workdir / "train.log", device.env, echo=os.environ.get("ABLATION_QUIET") != "1",
+            job_file,
+            workdir / "train.log",
+            device.env,
+            echo=os.environ.get("ABLATION_QUIET") != "1",
             on_event=attempt.log_event,
         )
     if attempt.taken_over:
@@ -245,7 +275,10 @@ def _train(entry: GridEntry, cfg: DictConfig, planned: PlanRow | None, workdir: 
     for epoch in result["epochs"]:  # the last one is reported here, with the result
         attempt.log_epoch(int(epoch["epoch"]), {k: v for k, v in epoch.items() if k != "epoch"})
     final = {
-        **result["final"], "train_seconds": result["seconds"], "params": row.params, "gflops": row.gflops,
+        **result["final"],
+        "train_seconds": result["seconds"],
+        "params": row.params,
+        "gflops": row.gflops,
         "images_per_second": result["images_per_second"],
     }
     if result.get("gpu_mem_peak_gb") is not None:
@@ -289,8 +322,13 @@ def upstream_options(
     options["batch_size"] = options.pop("batch")
     options["hyp"] = str(resolve_hyp(str(options["hyp"])))
     options.update(
-        cfg=str(model_yaml), data=str(data_yaml), seed=int(cfg.seed),
-        project=str(workdir), name="train", exist_ok=True, weights=str(weights or ""),
+        cfg=str(model_yaml),
+        data=str(data_yaml),
+        seed=int(cfg.seed),
+        project=str(workdir),
+        name="train",
+        exist_ok=True,
+        weights=str(weights or ""),
     )
     return options
 
@@ -315,7 +353,9 @@ def _exit_sentence(code: int, detail: str) -> str:
     return f"training process exited with code {code} without a result"
 
 
-def _fail(store: Store, run_id: str, workdir: Path, sentence: str, detail: str = "", status: str = FAILED) -> dict[str, Any]:
+def _fail(
+    store: Store, run_id: str, workdir: Path, sentence: str, detail: str = "", status: str = FAILED
+) -> dict[str, Any]:
     error_file = workdir / "error.txt"
     error_file.write_text((detail or sentence).rstrip() + "\n")
     store.log_artifact(run_id, error_file)
@@ -333,16 +373,25 @@ def _traceback() -> str:
 
 def _tags(entry: GridEntry) -> dict[str, str]:
     return {
-        "config_hash": entry.config_hash, "group_hash": entry.group_hash, "baseline_hash": entry.baseline_hash,
-        "attention": entry.attention, "placement": entry.placement, "model": entry.model, "seed": str(entry.seed),
+        "config_hash": entry.config_hash,
+        "group_hash": entry.group_hash,
+        "baseline_hash": entry.baseline_hash,
+        "attention": entry.attention,
+        "placement": entry.placement,
+        "model": entry.model,
+        "seed": str(entry.seed),
         **{f"{kind}_fingerprint": digest for kind, digest in entry.fingerprints},  # what else the hashes cover
     }
 
 
 def _params(entry: GridEntry, cfg: DictConfig) -> dict[str, Any]:
     flat = {
-        "attention": entry.attention, "placement": entry.placement, "model": entry.model,
-        "model.cfg": cfg.model.cfg, "data": cfg.data.get("path") or cfg.data.get("name"), "seed": cfg.seed,
+        "attention": entry.attention,
+        "placement": entry.placement,
+        "model": entry.model,
+        "model.cfg": cfg.model.cfg,
+        "data": cfg.data.get("path") or cfg.data.get("name"),
+        "seed": cfg.seed,
     }
     flat.update({f"version.{name}": v for name, v in package_versions().items()})  # behind packages_fingerprint
     for group in ("train", "attention", "placement", "data"):

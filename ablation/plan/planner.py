@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any, Union
 
 from omegaconf import DictConfig, OmegaConf
 
-from ablation.engines.yolov5.paths import model_yaml
-
+from ablation.config.grid import GridEntry
 from ablation.data.dataset import Dataset
 from ablation.data.resolve import DataError, resolve
-from ablation.config.grid import GridEntry
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight.pool import preflight_many
 from ablation.plan.surgery import ModelSpec, Placement, SurgeryResult, apply
 from ablation.plan.surgery.feature_size import oversized
@@ -30,7 +29,17 @@ if TYPE_CHECKING:  # torch is imported only when train.weights is set
 Checkpoints = dict[tuple[str, str], Union["BaseWeights", "CheckpointError"]]  # (checkpoint, base yaml) → checked
 
 COLUMNS = [
-    "name", "model", "attention", "placement", "yaml", "layers", "nc", "params", "gflops", "weights_transferred", "error",
+    "name",
+    "model",
+    "attention",
+    "placement",
+    "yaml",
+    "layers",
+    "nc",
+    "params",
+    "gflops",
+    "weights_transferred",
+    "error",
 ]
 
 
@@ -74,8 +83,14 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
     surgeries: dict[str, tuple[GridEntry, SurgeryResult]] = {}
     rows: list[PlanRow] = []
     for entry in {e.name: e for e in entries}.values():  # seeds of a config share name and model
-        row = PlanRow(entry.name, entry.model, entry.attention, entry.placement, error=option_errors(entry.cfg.get("train")),
-                      data_fingerprint=dict(entry.fingerprints).get("data", ""))
+        row = PlanRow(
+            entry.name,
+            entry.model,
+            entry.attention,
+            entry.placement,
+            error=option_errors(entry.cfg.get("train")),
+            data_fingerprint=dict(entry.fingerprints).get("data", ""),
+        )
         data = _dataset(entry.cfg.data, out, datasets) if row.ok else None
         if isinstance(data, DataError):
             row.error = str(data)
@@ -120,7 +135,9 @@ def _generate(entry: GridEntry, row: PlanRow, out: Path, bases: dict[str, ModelS
         base = model_yaml(str(entry.cfg.model.cfg))
         if str(base) not in bases:
             bases[str(base)] = ModelSpec.load(base)
-        kwargs: dict[str, Any] = OmegaConf.to_container(entry.cfg.attention.get("kwargs") or OmegaConf.create(), resolve=True)  # type: ignore[assignment]
+        kwargs: dict[str, Any] = OmegaConf.to_container(
+            entry.cfg.attention.get("kwargs") or OmegaConf.create(), resolve=True
+        )  # type: ignore[assignment]
         placement = Placement(kind="none") if entry.is_baseline else Placement.from_config(entry.cfg.placement)
         result = apply(bases[str(base)], entry.attention, kwargs, placement)
         if error := oversized(result.spec, entry.cfg):  # MHSA's relative positions bound its maps
@@ -177,8 +194,10 @@ def _preflight(rows: list[PlanRow], out: Path, cfg: DictConfig | dict[str, Any])
     firsts = [group[0] for group in distinct.values()]
     results = preflight_many(
         [(str(out / r.yaml), r.nc) for r in firsts],
-        imgsz=int(cfg.get("imgsz", 64)), gflops_imgsz=int(cfg.get("gflops_imgsz", 640)),
-        workers=int(cfg.get("workers", 2)), step=bool(cfg.get("enabled", True)),
+        imgsz=int(cfg.get("imgsz", 64)),
+        gflops_imgsz=int(cfg.get("gflops_imgsz", 640)),
+        workers=int(cfg.get("workers", 2)),
+        step=bool(cfg.get("enabled", True)),
     )
     for group, res in zip(distinct.values(), results):
         for row in group:

@@ -48,7 +48,9 @@ class Design:
     def check(self) -> None:
         family.check(self.correction, self.alpha)
         if self.max_seeds < 2:
-            raise AdaptiveError(f"adaptive seeds need at least 2 seeds on the command line (seed=0,1,2,3,4), got {self.max_seeds}.")
+            raise AdaptiveError(
+                f"adaptive seeds need at least 2 seeds on the command line (seed=0,1,2,3,4), got {self.max_seeds}."
+            )
         if not 1 <= self.start <= self.max_seeds:
             raise AdaptiveError(f"adaptive.start={self.start} must lie between 1 and the {self.max_seeds} seeds given.")
         if self.step < 1:
@@ -79,7 +81,7 @@ def states(configs: pd.DataFrame, design: Design) -> pd.Series:
         elif not np.isfinite(sd) or sd <= 0:
             out[row.group_hash] = OPEN  # no spread known yet: nothing to close on
         else:
-            mean = abs(float(getattr(row, "delta")))
+            mean = abs(float(row.delta))
             reach = (mean + Z_UPPER * sd / np.sqrt(n)) * np.sqrt(design.max_seeds) / sd
             p = float(row.p_value)
             rejectable = np.isfinite(p) and p <= design.alpha
@@ -87,7 +89,9 @@ def states(configs: pd.DataFrame, design: Design) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
-def next_round(grid: pd.DataFrame, configs: pd.DataFrame, trained: set[str], design: Design, spent: int = 0) -> list[str]:
+def next_round(
+    grid: pd.DataFrame, configs: pd.DataFrame, trained: set[str], design: Design, spent: int = 0
+) -> list[str]:
     """The ``config_hash`` es to train next: for every open config its next ``step`` seeds (in the
     order of ``grid``'s seeds) and the baselines they pair with, within the ``budget`` left after
     ``spent`` runs (configs in grid order while they fit). ``grid``: one row per grid entry with
@@ -109,7 +113,11 @@ def next_round(grid: pd.DataFrame, configs: pd.DataFrame, trained: set[str], des
         else:
             continue
         wanted = rows[(rows["rank"] < target) & ~rows["config_hash"].isin(trained)]
-        bases = [h for h in wanted["baseline_hash"] if h not in trained and h not in launch and h in set(frame["config_hash"])]
+        bases = [
+            h
+            for h in wanted["baseline_hash"]
+            if h not in trained and h not in launch and h in set(frame["config_hash"])
+        ]
         cost = len(wanted) + len(bases)
         if not cost or (left is not None and cost > left):
             continue
@@ -117,4 +125,3 @@ def next_round(grid: pd.DataFrame, configs: pd.DataFrame, trained: set[str], des
         if left is not None:
             left -= cost
     return launch
-

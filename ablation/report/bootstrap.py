@@ -47,8 +47,12 @@ class PairingError(ValueError):
 
 
 def paired_bootstrap(
-    truth: dict[str, Any], config: Sequence[dict[str, Any]], baseline: Sequence[dict[str, Any]],
-    thresholds: Sequence[float] = IOU_50, resamples: int = 1000, seed: int = 0,
+    truth: dict[str, Any],
+    config: Sequence[dict[str, Any]],
+    baseline: Sequence[dict[str, Any]],
+    thresholds: Sequence[float] = IOU_50,
+    resamples: int = 1000,
+    seed: int = 0,
 ) -> Interval:
     """AP(config) - AP(baseline) on the whole set, with the percentile interval over
     ``resamples`` image resamples (a fixed ``seed``: the same answer every time)."""
@@ -65,7 +69,13 @@ def paired_bootstrap(
 
 
 def run_bootstrap(
-    uri: str, run_id: str, baseline_run_id: str, metric: str, resamples: int = 1000, seed: int = 0, label: str = "",
+    uri: str,
+    run_id: str,
+    baseline_run_id: str,
+    metric: str,
+    resamples: int = 1000,
+    seed: int = 0,
+    label: str = "",
 ) -> Interval | None:
     """``paired_bootstrap`` of two MLflow runs from their ``eval/`` artifacts, the baseline's
     detections paired by file name (``pair_by_file_name``); None when ``metric`` has no COCO
@@ -80,7 +90,7 @@ def run_bootstrap(
         baseline = _artifact(uri, baseline_run_id, PREDICTIONS, "its baseline")
         baseline, note = pair_by_file_name(truth, _artifact(uri, baseline_run_id, TRUTH, "its baseline"), baseline)
         interval = paired_bootstrap(truth, config, baseline, THRESHOLDS[metric], resamples, seed)
-    except Exception as err:  # noqa: BLE001 - reported, never fatal: the table is still written
+    except Exception as err:
         reason = str(err) if isinstance(err, (PairingError, FileNotFoundError)) else f"{type(err).__name__}: {err}"
         print(f"warning: no image bootstrap for {label or run_id}: {reason}", file=sys.stderr)
         return Interval(np.nan, np.nan, np.nan, reason)
@@ -98,7 +108,9 @@ def pair_by_file_name(
     ours, theirs = _images_by_name(truth), _images_by_name(baseline_truth)
     if ours is None or theirs is None:
         if _content(truth) != _content(baseline_truth):
-            raise PairingError("the two runs were validated on different sets (their instances have no file names to pair them by)")
+            raise PairingError(
+                "the two runs were validated on different sets (their instances have no file names to pair them by)"
+            )
         return list(baseline), ""
     only_ours, only_theirs = sorted(ours.keys() - theirs.keys()), sorted(theirs.keys() - ours.keys())
     if only_ours or only_theirs:
@@ -109,7 +121,8 @@ def pair_by_file_name(
         )
     ours_labels, theirs_labels = _labels_by_id(truth), _labels_by_id(baseline_truth)
     changed = sorted(
-        name for name, image in ours.items()
+        name
+        for name, image in ours.items()
         if _size(image) != _size(theirs[name]) or ours_labels[image["id"]] != theirs_labels[theirs[name]["id"]]
     )
     if changed:
@@ -140,7 +153,9 @@ def _labels_by_id(truth: dict[str, Any]) -> dict[int, Counter]:
     labels: dict[int, Counter] = {int(i["id"]): Counter() for i in truth["images"]}
     for ann in truth["annotations"]:
         box = tuple(round(float(v), 6) for v in ann["bbox"])
-        labels.setdefault(int(ann["image_id"]), Counter())[int(ann["category_id"]), box, int(ann.get("iscrowd", 0))] += 1
+        labels.setdefault(int(ann["image_id"]), Counter())[
+            int(ann["category_id"]), box, int(ann.get("iscrowd", 0))
+        ] += 1
     return labels
 
 
@@ -155,7 +170,9 @@ def _artifact(uri: str, run_id: str, path: str, whose: str) -> Any:
 
     folder, name = path.rsplit("/", 1)
     if name not in {Path(f.path).name for f in MlflowClient(tracking_uri=uri).list_artifacts(run_id, folder)}:
-        raise FileNotFoundError(f"{whose} ({run_id}) has no {path} (evaluation was off, failed, or the run predates it)")
+        raise FileNotFoundError(
+            f"{whose} ({run_id}) has no {path} (evaluation was off, failed, or the run predates it)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=tmp, tracking_uri=uri)
         return json.loads(Path(local).read_text())

@@ -68,8 +68,11 @@ def match(truth: dict[str, Any], detections: Sequence[dict[str, Any]], threshold
 
 
 def _match_class(
-    category: int, image_ids: list[int], truths: dict[tuple[int, int], list[dict[str, Any]]],
-    found: dict[tuple[int, int], list[dict[str, Any]]], thresholds: Sequence[float],
+    category: int,
+    image_ids: list[int],
+    truths: dict[tuple[int, int], list[dict[str, Any]]],
+    found: dict[tuple[int, int], list[dict[str, Any]]],
+    thresholds: Sequence[float],
 ) -> ClassMatches:
     scores, matched, ignored, count, counted = [], [], [], [], []
     for image in image_ids:
@@ -85,8 +88,12 @@ def _match_class(
         counted.append(sum(not g.get("iscrowd", 0) for g in gts))
     count_arr = np.asarray(count, dtype=np.int64)
     return ClassMatches(
-        np.asarray(scores, dtype=float), np.concatenate(matched, axis=1), np.concatenate(ignored, axis=1),
-        np.cumsum(count_arr) - count_arr, count_arr, np.asarray(counted, dtype=np.int64),
+        np.asarray(scores, dtype=float),
+        np.concatenate(matched, axis=1),
+        np.concatenate(ignored, axis=1),
+        np.cumsum(count_arr) - count_arr,
+        count_arr,
+        np.asarray(counted, dtype=np.int64),
     )
 
 
@@ -97,8 +104,11 @@ def _match_image(
     crowd = np.array([bool(g.get("iscrowd", 0)) for g in gts], dtype=bool)
     gt_order = np.argsort(crowd, kind="mergesort")  # crowd (ignored) boxes last
     crowd = crowd[gt_order]
-    ious = box_iou(np.array([d["bbox"] for d in dets], dtype=float).reshape(-1, 4),
-                   np.array([gts[i]["bbox"] for i in gt_order], dtype=float).reshape(-1, 4), crowd)
+    ious = box_iou(
+        np.array([d["bbox"] for d in dets], dtype=float).reshape(-1, 4),
+        np.array([gts[i]["bbox"] for i in gt_order], dtype=float).reshape(-1, 4),
+        crowd,
+    )
     matched = np.zeros((len(thresholds), len(dets)), dtype=bool)
     ignored = np.zeros_like(matched)
     for t, threshold in enumerate(thresholds):

@@ -16,8 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise_command(cfg)
     if summary is None:
         return 2
-    print(format_table(summary.configs, summary.metric) if not summary.configs.empty
-          else f"no runs in experiment '{cfg.tracking.experiment}'")
+    print(
+        format_table(summary.configs, summary.metric)
+        if not summary.configs.empty
+        else f"no runs in experiment '{cfg.tracking.experiment}'"
+    )
     if not summary.configs.empty:
         print(power_line(summary))
     page, *figures = write_report(summary, Path(str(cfg.out)))

@@ -29,8 +29,10 @@ class CorrectionError(ValueError):
 def check(correction: str, alpha: float) -> None:
     """One sentence naming the fix for a bad ``verdict.correction`` / ``verdict.alpha``."""
     if correction not in CORRECTIONS:
-        raise CorrectionError(f"verdict.correction={correction} is not one of {', '.join(CORRECTIONS)}; "
-                              f"{DEFAULT_CORRECTION} is the default.")
+        raise CorrectionError(
+            f"verdict.correction={correction} is not one of {', '.join(CORRECTIONS)}; "
+            f"{DEFAULT_CORRECTION} is the default."
+        )
     if not 0 < alpha < 1:
         raise CorrectionError(f"verdict.alpha={alpha} must lie between 0 and 1 (e.g. 0.05).")
 
@@ -101,4 +103,3 @@ def interval_levels(p: Sequence[float], adjusted: Sequence[float], correction: s
         steps = alpha / (m - np.arange(m))
         levels[order] = np.where(np.arange(m) < r, steps, alpha / (m - r) if r < m else alpha)
     return levels
-

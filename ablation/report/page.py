@@ -13,7 +13,18 @@ from ablation.report.summary import Summary
 from ablation.report.table import display_frame, power_line
 
 VERDICTS = ("better", "worse", "no evidence", "single seed", "baseline", "no baseline", "failed")
-RUN_COLUMNS = ["name", "seed", "status", "mAP50", "mAP50-95", "coco/AP", "delta_mAP50", "delta_mAP50-95", "latency_ms", "error"]
+RUN_COLUMNS = [
+    "name",
+    "seed",
+    "status",
+    "mAP50",
+    "mAP50-95",
+    "coco/AP",
+    "delta_mAP50",
+    "delta_mAP50-95",
+    "latency_ms",
+    "error",
+]
 STYLE = """
 body { font-family: "DejaVu Sans", sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; font-size: 13px; margin-bottom: 1.5em; }
@@ -28,7 +39,7 @@ METHOD = (
     "averaged over seeds. Every config with two or more paired seeds is one comparison of the table's family: "
     "p is its two-sided paired t-test over seeds, <i>p adj</i> the same corrected for the family ({correction}). "
     "Verdict: <b>better</b> / <b>worse</b> when p adj ≤ {alpha:g}, <b>no evidence</b> otherwise (the difference "
-    "is within seed noise at this family size — not \"no difference\"). The interval of Δ is the t-interval at "
+    'is within seed noise at this family size — not "no difference"). The interval of Δ is the t-interval at '
     "the level that comparison was tested at (column <i>CI level</i>; {intervals}), so it excludes 0 exactly when "
     "the verdict is better / worse. <i>min detectable Δ</i>: the smallest Δ that config's seeds detect with 80 % "
     "power at the family's threshold, from the paired seed spread pooled over the table. One paired seed is never "
@@ -38,7 +49,7 @@ METHOD = (
 )
 INTERVALS = {
     "holm": "Holm tests the k-th smallest p at α/(m−k+1); configs it does not reject get the level of the step "
-            "where it stopped, Bonferroni's simultaneous α/m when it rejects none",
+    "where it stopped, Bonferroni's simultaneous α/m when it rejects none",
     "bh": "Benjamini-Yekutieli's false-coverage-rate intervals at R·α/m for R rejections, α/m when R = 0",
     "none": "95 % per comparison, no correction",
 }
@@ -54,7 +65,10 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
         figures = [
             (f"{metric} vs GFLOPs", plots.cost_scatter(configs, "gflops", metric, out / "pareto_gflops.png")),
             (f"{metric} vs latency", plots.cost_scatter(configs, "latency_ms", metric, out / "pareto_latency.png")),
-            (f"{metric} per attention module and placement", plots.by_attention(configs, metric, out / "by_attention.png")),
+            (
+                f"{metric} per attention module and placement",
+                plots.by_attention(configs, metric, out / "by_attention.png"),
+            ),
             ("mAP50 per epoch", plots.epoch_curves(history, configs, "mAP50", out / "epochs.png")),
         ]
     body = [
@@ -62,20 +76,26 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
         f"<p>MLflow {html.escape(summary.uri)}; verdicts on {html.escape(metric)}.</p>",
         _table(display_frame(configs, metric)) if not configs.empty else "<p>No runs.</p>",
         f"<p><b>{html.escape(power_line(summary))}</b></p>" if not configs.empty else "",
-        "<p>" + METHOD.format(correction=summary.correction, alpha=summary.alpha,
-                              intervals=INTERVALS[summary.correction]) + "</p>",
+        "<p>"
+        + METHOD.format(correction=summary.correction, alpha=summary.alpha, intervals=INTERVALS[summary.correction])
+        + "</p>",
     ]
     for title, path in figures:
         body.append(f"<h2>{html.escape(title)}</h2>")
-        body.append(f'<img src="{html.escape(path.name)}" alt="{html.escape(title)}">' if path else "<p>Not logged by any run.</p>")
+        body.append(
+            f'<img src="{html.escape(path.name)}" alt="{html.escape(title)}">'
+            if path
+            else "<p>Not logged by any run.</p>"
+        )
     if not summary.runs.empty:
         runs = summary.runs.reindex(columns=RUN_COLUMNS).sort_values(["name", "seed"])
         body += ["<h2>Runs</h2>", _table(runs.round(4).astype(object).fillna(""))]
     page = out / "report.html"
     page.write_text(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Ablation report: "
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Ablation report: '
         f"{html.escape(summary.experiment)}</title><style>{STYLE}</style></head>\n<body>\n"
-        + "\n".join(body) + "\n</body></html>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
     )
     return [page, *(path for _, path in figures if path)]
 

@@ -10,7 +10,7 @@ import pandas as pd
 COST_LABELS = {"gflops": "GFLOPs (lower is better)", "latency_ms": "latency, ms (batch 1; lower is better)"}
 
 
-def _figure(width: float = 7.0, height: float = 4.5):  # noqa: ANN202 - matplotlib types
+def _figure(width: float = 7.0, height: float = 4.5):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
@@ -34,11 +34,22 @@ def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> P
         return None
     fig, ax = _figure()
     # latency: one colour and one front per device (runs timed elsewhere are not comparable)
-    devices = shown.groupby("latency_device", sort=True) if cost.startswith("latency") and "latency_device" in shown else [("", shown)]
+    devices = (
+        shown.groupby("latency_device", sort=True)
+        if cost.startswith("latency") and "latency_device" in shown
+        else [("", shown)]
+    )
     for k, (device, part) in enumerate(devices):
         where = f" on {device}" if device else ""
-        ax.errorbar(part[cost], part[metric], yerr=_errors(part, metric), fmt="o", capsize=3, color=f"C{2 * k}",
-                    label=f"config (95% CI over seeds){where}")
+        ax.errorbar(
+            part[cost],
+            part[metric],
+            yerr=_errors(part, metric),
+            fmt="o",
+            capsize=3,
+            color=f"C{2 * k}",
+            label=f"config (95% CI over seeds){where}",
+        )
         front = part[part[flag]].sort_values(cost)
         ax.step(front[cost], front[metric], where="post", color=f"C{2 * k + 1}", label=f"Pareto front{where}")
     for _, row in shown.iterrows():
@@ -73,7 +84,14 @@ def by_attention(configs: pd.DataFrame, metric: str, path: Path) -> Path | None:
             continue
         width = 0.8 / widest
         x = a + (np.arange(len(group)) - (len(group) - 1) / 2) * width
-        ax.bar(x, group[metric].to_numpy(float), width, yerr=_errors(group, metric), capsize=3, color=[colours[p] for p in group["placement"]])
+        ax.bar(
+            x,
+            group[metric].to_numpy(float),
+            width,
+            yerr=_errors(group, metric),
+            capsize=3,
+            color=[colours[p] for p in group["placement"]],
+        )
         for xi, (name, crowded) in zip(x, zip(group["name"], group.duplicated("placement", keep=False))):
             if crowded:
                 ax.text(xi, 0, f" {name}", rotation=90, ha="center", va="bottom", fontsize=6)

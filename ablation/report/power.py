@@ -90,9 +90,11 @@ class Estimate:
 
     def sentence(self, metric: str) -> str:
         needs = " and ".join(f"Δ {d * 100:.1f} points needs {_seeds(n)}" for d, n in self.seeds.items())
-        return (f"Power: paired seed spread of {metric} {self.sd:.4f} (pooled, {self.df} df); with {self.m} "
-                f"comparison{'s' if self.m != 1 else ''} at the family threshold (two-sided {self.level:.2g}) "
-                f"and {POWER:.0%} power, {needs}.")
+        return (
+            f"Power: paired seed spread of {metric} {self.sd:.4f} (pooled, {self.df} df); with {self.m} "
+            f"comparison{'s' if self.m != 1 else ''} at the family threshold (two-sided {self.level:.2g}) "
+            f"and {POWER:.0%} power, {needs}."
+        )
 
 
 def estimate(sds: Iterable[float], counts: Iterable[int], m: int, correction: str, alpha: float) -> Estimate | None:

@@ -9,8 +9,14 @@ from ablation.report.runs import load_runs
 from ablation.report.stats import FINISHED, with_deltas
 
 
-def prior_line(uri: str, experiment: str, entries: Sequence, correction: str = "holm", alpha: float = 0.05,
-               metric: str = "mAP50-95") -> str:
+def prior_line(
+    uri: str,
+    experiment: str,
+    entries: Sequence,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    metric: str = "mAP50-95",
+) -> str:
     """One line: the paired seed spread of earlier runs in the store with this grid's model, data
     and training settings (their baseline's ``group_hash``), the smallest Δ this grid's seeds
     detect at its family threshold, and the seeds a Δ of 0.5 and 1.0 points needs; or that none
@@ -21,8 +27,10 @@ def prior_line(uri: str, experiment: str, entries: Sequence, correction: str = "
     m = len({e.group_hash for e in entries if not e.is_baseline})
     seeds = len({e.seed for e in entries})
     uri = resolve_uri(uri)
-    none = (f"[ablation] power: no paired seed spread is known yet for this model, data and training settings "
-            f"(no earlier config with two seeds in experiment '{experiment}'); the table after training estimates it.")
+    none = (
+        f"[ablation] power: no paired seed spread is known yet for this model, data and training settings "
+        f"(no earlier config with two seeds in experiment '{experiment}'); the table after training estimates it."
+    )
     if not_created(uri):
         return none
     runs = load_runs(uri, experiment)
@@ -30,14 +38,22 @@ def prior_line(uri: str, experiment: str, entries: Sequence, correction: str = "
         return none
     group_of = runs.drop_duplicates("config_hash").set_index("config_hash")["group_hash"]
     runs = with_deltas(runs)
-    earlier = runs[(runs["status"] == FINISHED) & (runs["config_hash"] != runs["baseline_hash"])
-                   & runs["baseline_hash"].map(group_of).isin(bases)].dropna(subset=[f"delta_{metric}"])
+    earlier = runs[
+        (runs["status"] == FINISHED)
+        & (runs["config_hash"] != runs["baseline_hash"])
+        & runs["baseline_hash"].map(group_of).isin(bases)
+    ].dropna(subset=[f"delta_{metric}"])
     spread = earlier.groupby("group_hash")[f"delta_{metric}"].agg(["std", "count"])
     estimate = power.estimate(spread["std"], spread["count"], max(m, 1), correction, alpha)
     if estimate is None:
         return none
     detect = power.min_detectable(estimate.sd, seeds, estimate.level)
-    grid = (f"{m} comparison(s) with {seeds} seeds detect Δ {metric} ≥ {detect:.4f} (80 % power)" if seeds >= 2
-            else "with one seed no config gets a verdict (single seed)")
-    return (f"[ablation] power before training, from {len(spread)} earlier config(s) with these settings in this store: "
-            f"{grid}. " + estimate.sentence(metric))
+    grid = (
+        f"{m} comparison(s) with {seeds} seeds detect Δ {metric} ≥ {detect:.4f} (80 % power)"
+        if seeds >= 2
+        else "with one seed no config gets a verdict (single seed)"
+    )
+    return (
+        f"[ablation] power before training, from {len(spread)} earlier config(s) with these settings in this store: "
+        f"{grid}. " + estimate.sentence(metric)
+    )

@@ -12,14 +12,44 @@ from collections.abc import Iterable
 import pandas as pd
 
 FINISHED = "FINISHED"
-TAGS = ("name", "config_hash", "group_hash", "baseline_hash", "model", "attention", "placement", "seed", "error",
-        "code_fingerprint", "packages_fingerprint", "data_fingerprint", "files_fingerprint")  # what else the hashes cover (ablation.config.fingerprint)
-PARAMS = {"train.epochs": "epochs", "train.imgsz": "imgsz", "latency_device": "latency_device",
-          "weights_transferred": "weights_transferred"}
+TAGS = (
+    "name",
+    "config_hash",
+    "group_hash",
+    "baseline_hash",
+    "model",
+    "attention",
+    "placement",
+    "seed",
+    "error",
+    "code_fingerprint",
+    "packages_fingerprint",
+    "data_fingerprint",
+    "files_fingerprint",
+)  # what else the hashes cover (ablation.config.fingerprint)
+PARAMS = {
+    "train.epochs": "epochs",
+    "train.imgsz": "imgsz",
+    "latency_device": "latency_device",
+    "weights_transferred": "weights_transferred",
+}
 METRICS = (
-    "mAP50", "mAP50-95", "precision", "recall", "params", "gflops", "train_seconds",
-    "coco/AP", "coco/AP50", "coco/AP75", "coco/AP_small", "coco/AP_medium", "coco/AP_large", "coco/AR100",
-    "latency_ms", "latency_p90_ms",
+    "mAP50",
+    "mAP50-95",
+    "precision",
+    "recall",
+    "params",
+    "gflops",
+    "train_seconds",
+    "coco/AP",
+    "coco/AP50",
+    "coco/AP75",
+    "coco/AP_small",
+    "coco/AP_medium",
+    "coco/AP_large",
+    "coco/AR100",
+    "latency_ms",
+    "latency_p90_ms",
 )
 FINAL_STEP_METRIC = "train_seconds"  # logged once, at the final re-validation's step (epochs trained)
 RUN_COLUMNS = [*TAGS, "run_id", "status", "start_time", *PARAMS.values(), *METRICS]
@@ -96,5 +126,7 @@ def epoch_history(uri: str | None, runs: pd.DataFrame, metric: str = "mAP50") ->
         end = min(final) if final else pd.to_numeric(run.epochs, errors="coerce")
         for point in client.get_metric_history(run.run_id, metric):
             if pd.isna(end) or point.step < end:
-                records.append({"run_id": run.run_id, "group_hash": run.group_hash, "epoch": point.step, "value": point.value})
+                records.append(
+                    {"run_id": run.run_id, "group_hash": run.group_hash, "epoch": point.step, "value": point.value}
+                )
     return pd.DataFrame(records, columns=["run_id", "group_hash", "epoch", "value"])

@@ -61,10 +61,24 @@ def _run(i: int, seed: int, value: float) -> dict[str, object]:
     attention = "none" if i < 0 else f"sim{i}"
     group = BASELINE if i < 0 else f"c{i:03d}"
     return {
-        "name": f"yolov5n-{attention}" + ("" if i < 0 else "-neck"), "config_hash": f"{group}-s{seed}", "group_hash": group,
-        "baseline_hash": f"{BASELINE}-s{seed}", "model": "yolov5n", "attention": attention, "placement": "-" if i < 0 else "neck",
-        "seed": seed, "error": "", "run_id": f"{group}-s{seed}", "status": "FINISHED", "start_time": pd.Timestamp(0),
-        "mAP50-95": value, "mAP50": 2 * value, "params": 1.77e6, "gflops": 4.2, "epochs": "3", "imgsz": "64",
+        "name": f"yolov5n-{attention}" + ("" if i < 0 else "-neck"),
+        "config_hash": f"{group}-s{seed}",
+        "group_hash": group,
+        "baseline_hash": f"{BASELINE}-s{seed}",
+        "model": "yolov5n",
+        "attention": attention,
+        "placement": "-" if i < 0 else "neck",
+        "seed": seed,
+        "error": "",
+        "run_id": f"{group}-s{seed}",
+        "status": "FINISHED",
+        "start_time": pd.Timestamp(0),
+        "mAP50-95": value,
+        "mAP50": 2 * value,
+        "params": 1.77e6,
+        "gflops": 4.2,
+        "epochs": "3",
+        "imgsz": "64",
     }
 
 
@@ -89,18 +103,35 @@ def in_memory_fast(runs: pd.DataFrame, correction: str = "holm", alpha: float = 
 
         done = runs[runs["config_hash"].isin(hashes)]
         base = done[done["group_hash"] == BASELINE].set_index("config_hash")["mAP50-95"]
-        paired = done[done["group_hash"] != BASELINE].assign(d=lambda f: f["mAP50-95"] - f["baseline_hash"].map(base)).dropna(subset=["d"])
+        paired = (
+            done[done["group_hash"] != BASELINE]
+            .assign(d=lambda f: f["mAP50-95"] - f["baseline_hash"].map(base))
+            .dropna(subset=["d"])
+        )
         g = paired.groupby("group_hash", sort=False)["d"].agg(["count", "mean", "std"])
         with np.errstate(divide="ignore", invalid="ignore"):
             t = g["mean"] / (g["std"] / np.sqrt(g["count"]))
             p = np.where(g["count"] >= 2, 2 * stats.t.sf(np.abs(t), np.maximum(g["count"] - 1, 1)), np.nan)
-        frame = pd.DataFrame({
-            "group_hash": g.index, "pairs": g["count"].to_numpy(), "delta_mAP50-95": g["mean"].to_numpy(),
-            "delta_sd": g["std"].to_numpy(), "p_value": p,
-            "verdict": np.where(g["count"] >= 2, NO_EVIDENCE, SINGLE_SEED),
-        })
-        baseline = pd.DataFrame({"group_hash": [BASELINE], "pairs": [0], "delta_mAP50-95": [np.nan], "delta_sd": [np.nan],
-                                 "p_value": [np.nan], "verdict": [BASELINE_VERDICT]})
+        frame = pd.DataFrame(
+            {
+                "group_hash": g.index,
+                "pairs": g["count"].to_numpy(),
+                "delta_mAP50-95": g["mean"].to_numpy(),
+                "delta_sd": g["std"].to_numpy(),
+                "p_value": p,
+                "verdict": np.where(g["count"] >= 2, NO_EVIDENCE, SINGLE_SEED),
+            }
+        )
+        baseline = pd.DataFrame(
+            {
+                "group_hash": [BASELINE],
+                "pairs": [0],
+                "delta_mAP50-95": [np.nan],
+                "delta_sd": [np.nan],
+                "p_value": [np.nan],
+                "verdict": [BASELINE_VERDICT],
+            }
+        )
         return family_columns(pd.concat([baseline, frame], ignore_index=True), "mAP50-95", correction, alpha)
 
     return read
@@ -122,10 +153,17 @@ def log_grid(uri: str, experiment: str, runs: pd.DataFrame) -> float:
     started = time.perf_counter()
     now = int(time.time() * 1000)
     for run in runs.to_dict("records"):
-        tags = {k: str(run[k]) for k in ("config_hash", "group_hash", "baseline_hash", "model", "attention", "placement", "seed")}
+        tags = {
+            k: str(run[k])
+            for k in ("config_hash", "group_hash", "baseline_hash", "model", "attention", "placement", "seed")
+        }
         created = client.create_run(experiment_id, start_time=now, tags=tags, run_name=run["name"])
         metrics = [Metric(k, float(run[k]), now, 3) for k in ("mAP50", "mAP50-95", "params", "gflops")]
-        params = [Param("seed", str(run["seed"])), Param("train.epochs", run["epochs"]), Param("train.imgsz", run["imgsz"])]
+        params = [
+            Param("seed", str(run["seed"])),
+            Param("train.epochs", run["epochs"]),
+            Param("train.imgsz", run["imgsz"]),
+        ]
         client.log_batch(created.info.run_id, metrics=metrics, params=params)
         client.set_terminated(created.info.run_id, "FINISHED")
     return time.perf_counter() - started
@@ -139,7 +177,14 @@ def export_configs(uri: str, experiment: str, out: str, correction: str = "holm"
     from ablation.report.export import main
 
     with contextlib.redirect_stdout(io.StringIO()):
-        code = main([f"tracking.uri={uri}", f"tracking.experiment={experiment}", f"out={out}", f"verdict.correction={correction}"])
+        code = main(
+            [
+                f"tracking.uri={uri}",
+                f"tracking.experiment={experiment}",
+                f"out={out}",
+                f"verdict.correction={correction}",
+            ]
+        )
     if code != 0:
         raise RuntimeError(f"ablation.export exited {code} for experiment {experiment}")
     return pd.read_csv(out, keep_default_na=True)
@@ -152,7 +197,9 @@ class Adaptive:
     rounds: int
 
 
-def run_adaptive(grid: pd.DataFrame, design: Design, read: Reader, train: Callable[[list[str]], None] | None = None) -> Adaptive:
+def run_adaptive(
+    grid: pd.DataFrame, design: Design, read: Reader, train: Callable[[list[str]], None] | None = None
+) -> Adaptive:
     """The adaptive design on a grid whose every seed is simulated (``grid``): round after round,
     ``next_round`` picks what to train (``train`` records it, e.g. writes it to a store), ``read``
     aggregates what was trained so far."""
@@ -189,7 +236,9 @@ def judge(configs: pd.DataFrame, scenario: Scenario) -> GridResult:
     """False verdicts (a null config called better or worse) and effects found (called better)."""
     effect = is_effect(configs, scenario)
     decided = configs["verdict"].isin(("better", "worse"))
-    return GridResult(int((decided & ~effect).sum()), int((effect & (configs["verdict"] == "better")).sum()), scenario.effects)
+    return GridResult(
+        int((decided & ~effect).sum()), int((effect & (configs["verdict"] == "better")).sum()), scenario.effects
+    )
 
 
 def compare(fixed: pd.DataFrame, adaptive: pd.DataFrame) -> float:
@@ -228,8 +277,16 @@ class Tally:
         return self.found / self.effects if self.effects else float("nan")
 
 
-def run_grids(scenario: Scenario, grids: int, seeds: int, correction: str = "holm", design: Design | None = None,
-              seed: int = 0, store: str | None = None, out: str = "simulated.csv") -> Tally:
+def run_grids(
+    scenario: Scenario,
+    grids: int,
+    seeds: int,
+    correction: str = "holm",
+    design: Design | None = None,
+    seed: int = 0,
+    store: str | None = None,
+    out: str = "simulated.csv",
+) -> Tally:
     """``grids`` simulated grids of ``scenario`` judged on their first ``seeds`` seeds (fixed
     design); with ``design`` also adaptively (compared with the fixed verdicts). ``store``: write
     each grid to this MLflow store (one experiment per grid) and read the fixed table back
@@ -256,7 +313,7 @@ def run_grids(scenario: Scenario, grids: int, seeds: int, correction: str = "hol
             adaptive_exp = f"{experiment}-adaptive"
             tally.write_seconds += log_grid(store, adaptive_exp, runs.iloc[:0])
 
-            def train(hashes: list[str], name: str = adaptive_exp) -> None:
+            def train(hashes: list[str], name: str = adaptive_exp, runs: pd.DataFrame = runs) -> None:
                 tally.write_seconds += log_grid(store, name, runs[runs["config_hash"].isin(hashes)])
                 tally.written += len(hashes)
 

@@ -20,7 +20,16 @@ SUMMARISED = ("mAP50", "mAP50-95", "coco/AP")  # mean and t-interval over seeds
 COMPARED = ("mAP50", "mAP50-95", "coco/AP")  # paired difference to the baseline
 COSTS = ("params", "gflops", "latency_ms", "latency_p90_ms")
 # means over seeds only (the CSV keeps every logged metric per config)
-MEANS = ("precision", "recall", "coco/AP50", "coco/AP75", "coco/AP_small", "coco/AP_medium", "coco/AP_large", "coco/AR100")
+MEANS = (
+    "precision",
+    "recall",
+    "coco/AP50",
+    "coco/AP75",
+    "coco/AP_small",
+    "coco/AP_medium",
+    "coco/AP_large",
+    "coco/AR100",
+)
 BETTER, WORSE, NO_EVIDENCE, SINGLE_SEED = "better", "worse", "no evidence", "single seed"
 BASELINE, NO_BASELINE, FAILED_VERDICT = "baseline", "no baseline", "failed"
 # a config's run (with ``baseline_run_id``) → the image-bootstrap interval, or None when it cannot be made
@@ -37,7 +46,9 @@ def check_metric(runs: pd.DataFrame, metric: str) -> None:
     """One sentence listing the choices when no run logged ``metric``."""
     logged = [m for m in COMPARED if m in runs.columns and runs[m].notna().any()]
     if metric not in logged:
-        raise MetricError(f"metric={metric} was not logged by these runs; choose one of: {', '.join(logged) or '(none logged yet)'}.")
+        raise MetricError(
+            f"metric={metric} was not logged by these runs; choose one of: {', '.join(logged) or '(none logged yet)'}."
+        )
 
 
 def t_interval(values: Sequence[float] | pd.Series, level: float = 0.95) -> tuple[float, float, float]:
@@ -78,8 +89,11 @@ def verdict(lo: float, hi: float) -> str:
 
 
 def configs_frame(
-    runs: pd.DataFrame, metric: str = "mAP50-95", single_seed: SingleSeed | None = None,
-    correction: str = family.DEFAULT_CORRECTION, alpha: float = family.DEFAULT_ALPHA,
+    runs: pd.DataFrame,
+    metric: str = "mAP50-95",
+    single_seed: SingleSeed | None = None,
+    correction: str = family.DEFAULT_CORRECTION,
+    alpha: float = family.DEFAULT_ALPHA,
 ) -> pd.DataFrame:
     """One row per config (``group_hash``) of a tidy runs frame (``runs.tidy``): n seeds, mean and
     interval bounds (``<m>``, ``<m>_lo``, ``<m>_hi``), mean costs, the paired difference to the
@@ -95,7 +109,12 @@ def configs_frame(
     frame["pareto_gflops"] = pareto_front(frame, "gflops", metric)
     frame["pareto_latency"] = pareto_front(frame, "latency_ms", metric, within="latency_device")
     order = frame[metric].fillna(-np.inf)
-    return frame.assign(_order=-order).sort_values(["model", "_order", "name"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return (
+        frame.assign(_order=-order)
+        .sort_values(["model", "_order", "name"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None) -> dict[str, object]:
@@ -136,8 +155,12 @@ def _latency_device(done: pd.DataFrame) -> dict[str, object]:
     devices = sorted({str(d) for d in timed["latency_device"].fillna("")}, key=str)
     if len(devices) < 2:
         return {"latency_device": devices[0] if devices else "", "latency_mixed": False}
-    return {"latency_device": "mixed: " + " | ".join(d or "unknown" for d in devices), "latency_mixed": True,
-            "latency_ms": np.nan, "latency_p90_ms": np.nan}
+    return {
+        "latency_device": "mixed: " + " | ".join(d or "unknown" for d in devices),
+        "latency_mixed": True,
+        "latency_ms": np.nan,
+        "latency_p90_ms": np.nan,
+    }
 
 
 def family_columns(frame: pd.DataFrame, metric: str, correction: str, alpha: float) -> pd.DataFrame:
@@ -159,8 +182,11 @@ def family_columns(frame: pd.DataFrame, metric: str, correction: str, alpha: flo
     frame["family_lo"], frame["family_hi"], frame["family_confidence"] = mean - half, mean + half, 1 - levels
     tested = np.isfinite(frame["p_value"].to_numpy(dtype=float))
     decided = frame["p_adjusted"].to_numpy(dtype=float) <= alpha
-    frame["verdict"] = np.where(tested, np.where(decided & (mean > 0), BETTER, np.where(decided & (mean < 0), WORSE, NO_EVIDENCE)),
-                                frame["verdict"].to_numpy(dtype=object))
+    frame["verdict"] = np.where(
+        tested,
+        np.where(decided & (mean > 0), BETTER, np.where(decided & (mean < 0), WORSE, NO_EVIDENCE)),
+        frame["verdict"].to_numpy(dtype=object),
+    )
     estimate = family_power(frame, correction, alpha)
     spread, level = (estimate.sd, estimate.level) if estimate else (np.nan, np.nan)
     frame["min_detectable_delta"] = power.per_config(frame["pairs"], spread, level).where(tested)

@@ -33,9 +33,14 @@ class Summary:
 
 
 def summarise(
-    uri: str | None, experiment: str, metric: str = "mAP50-95", hashes: Iterable[str] | None = None,
-    resamples: int = 1000, seed: int = 0,
-    correction: str = family.DEFAULT_CORRECTION, alpha: float = family.DEFAULT_ALPHA,
+    uri: str | None,
+    experiment: str,
+    metric: str = "mAP50-95",
+    hashes: Iterable[str] | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+    correction: str = family.DEFAULT_CORRECTION,
+    alpha: float = family.DEFAULT_ALPHA,
 ) -> Summary:
     """Load the experiment's config runs (only ``hashes`` when given) and aggregate them, verdicts
     corrected over the table (``correction``); a config trained with one seed gets the paired
@@ -50,9 +55,11 @@ def summarise(
     if not runs.empty:
         check_metric(runs, metric)
 
-    def single_seed(run: pd.Series):  # noqa: ANN202 - stats.SingleSeed
+    def single_seed(run: pd.Series):
         label = f"{run['name']} (seed {run['seed']:g})"
-        return run_bootstrap(uri, run["run_id"], run["baseline_run_id"], BOOTSTRAP_METRIC[metric], resamples, seed, label)
+        return run_bootstrap(
+            uri, run["run_id"], run["baseline_run_id"], BOOTSTRAP_METRIC[metric], resamples, seed, label
+        )
 
     configs = configs_frame(runs, metric, single_seed, correction, alpha)
     return Summary(uri, experiment, metric, with_deltas(runs) if not runs.empty else runs, configs, correction, alpha)
@@ -67,8 +74,12 @@ def summarise_command(cfg: DictConfig, hashes: Iterable[str] | None = None) -> S
     verdict = cfg.get("verdict") or {}
     try:
         return summarise(
-            cfg.tracking.uri, str(cfg.tracking.experiment), str(cfg.get("metric", "mAP50-95")), hashes,
-            resamples=int(cfg.bootstrap.resamples), seed=int(cfg.bootstrap.seed),
+            cfg.tracking.uri,
+            str(cfg.tracking.experiment),
+            str(cfg.get("metric", "mAP50-95")),
+            hashes,
+            resamples=int(cfg.bootstrap.resamples),
+            seed=int(cfg.bootstrap.seed),
             correction=str(verdict.get("correction", family.DEFAULT_CORRECTION)),
             alpha=float(verdict.get("alpha", family.DEFAULT_ALPHA)),
         )
@@ -82,8 +93,10 @@ def command_help(config_name: str) -> str:
     from ablation.config.grid import CONF_DIR
 
     defaults = (CONF_DIR / f"{config_name}.yaml").read_text()
-    return (f"usage: ablation {config_name if config_name != 'export' else 'export|track'} [key=value ...]\n\n"
-            f"Hydra overrides of conf/{config_name}.yaml (the package's config; defaults below):\n\n{defaults}")
+    return (
+        f"usage: ablation {config_name if config_name != 'export' else 'export|track'} [key=value ...]\n\n"
+        f"Hydra overrides of conf/{config_name}.yaml (the package's config; defaults below):\n\n{defaults}"
+    )
 
 
 def compose_command(config_name: str, argv: list[str] | None) -> DictConfig | None:

@@ -19,7 +19,9 @@ def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFra
     raw and adjusted p-values of the paired t-test, the smallest Δ these seeds detect, the
     verdict, the image bootstrap of a single seed (information only), and the costs. Columns
     nobody logged are left out."""
-    out = pd.DataFrame({"config": configs["name"], "seeds": [f"{n}/{s}" for n, s in zip(configs["n"], configs["seeds"])]})
+    out = pd.DataFrame(
+        {"config": configs["name"], "seeds": [f"{n}/{s}" for n, s in zip(configs["n"], configs["seeds"])]}
+    )
     for m in SHOWN:
         if configs[m].notna().any():
             out[m] = [_mean_pm(*v) for v in zip(configs[m], configs[f"{m}_lo"], configs[f"{m}_hi"])]
@@ -56,8 +58,10 @@ def power_line(summary: Summary) -> str:
     """The table's power estimate as one sentence (``power.Estimate.sentence``)."""
     estimate = summary.power
     if estimate is None:
-        return ("Power: no paired seed spread yet (no config has two seeds paired with its baseline); "
-                "train seed=0,1,2 or more to learn how many seeds a Δ of 0.5 or 1.0 points needs.")
+        return (
+            "Power: no paired seed spread yet (no config has two seeds paired with its baseline); "
+            "train seed=0,1,2 or more to learn how many seeds a Δ of 0.5 or 1.0 points needs."
+        )
     return estimate.sentence(summary.metric)
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from ablation.job.claim import BUSY, DONE, OWNER, RESUME, Owner, Timing, alive, decide
 from ablation.config.grid import GridEntry, expand, is_hydra_override
+from ablation.job.claim import BUSY, DONE, OWNER, RESUME, Owner, Timing, alive, decide
 from ablation.plan.planner import COLUMNS, PlanRow, plan
 from ablation.track import FAILED, FINISHED, KILLED, RUNNING, Store
 
@@ -93,8 +93,10 @@ class Sweep:
         Returns those whose process was lost, to resume here."""
         if not self.elsewhere:
             return []
-        print(f"[ablation] waiting for {len(self.elsewhere)} configs trained by other processes: "
-              + ", ".join(sorted(e.name for e in self.elsewhere.values())))
+        print(
+            f"[ablation] waiting for {len(self.elsewhere)} configs trained by other processes: "
+            + ", ".join(sorted(e.name for e in self.elsewhere.values()))
+        )
         me, here = Owner.me(), []
         while self.elsewhere:
             runs = config_runs_by_hash(self.store)
@@ -128,8 +130,11 @@ def config_runs_by_hash(store: Store) -> dict[str, list[Any]]:
 def run_result(run: Any, entry: GridEntry) -> dict[str, Any]:
     """A run another process trained, as a job's result."""
     return {
-        "name": run.info.run_name or entry.name, "status": run.info.status, "run_id": run.info.run_id,
-        "config_hash": entry.config_hash, "error": run.data.tags.get("error", ""),
+        "name": run.info.run_name or entry.name,
+        "status": run.info.status,
+        "run_id": run.info.run_id,
+        "config_hash": entry.config_hash,
+        "error": run.data.tags.get("error", ""),
     }
 
 
@@ -187,7 +192,7 @@ def _opened(store: Store) -> Store:
     """``store`` with its experiment (created now: parallel jobs racing on a new store fail)."""
     try:
         store.experiment_id  # noqa: B018 - creates it
-    except Exception as err:  # noqa: BLE001 - one sentence instead of MLflow's traceback
+    except Exception as err:
         raise SweepError(
             f"cannot open MLflow tracking store {store.uri}: {str(err).splitlines()[0]}; check tracking.uri."
         ) from None
@@ -216,12 +221,15 @@ def start_sweep(config: DictConfig, store: Store | None, arguments: list[str], s
     tags = {"sweep": "true", "command": " ".join(arguments), "jobs": str(jobs), OWNER: me.tag()}
     run_id = store.start(name, tags=tags)
     busy = f", {len(grid.elsewhere)} being trained by other processes (waited for)" if grid.elsewhere else ""
-    print(f"[ablation] {jobs} configs to train, {len(grid.done)} already FINISHED{busy}; MLflow {store.uri}, "
-          f"experiment '{store.experiment}', sweep run {run_id}")
+    print(
+        f"[ablation] {jobs} configs to train, {len(grid.done)} already FINISHED{busy}; MLflow {store.uri}, "
+        f"experiment '{store.experiment}', sweep run {run_id}"
+    )
     done = [{"name": e.name, "status": SKIPPED, "config_hash": e.config_hash} for e in grid.done]
     verdict = {k: v for k, v in (config.get("verdict") or {}).items() if k in ("correction", "alpha")}
-    return Sweep(store, run_id, sweep_dir.resolve(), done, elsewhere={e.config_hash: e for e in grid.elsewhere},
-                 verdict=verdict)
+    return Sweep(
+        store, run_id, sweep_dir.resolve(), done, elsewhere={e.config_hash: e for e in grid.elsewhere}, verdict=verdict
+    )
 
 
 def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: bool = False) -> list[dict[str, Any]]:
@@ -235,8 +243,10 @@ def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: b
     reported = bool(hashes) and report_sweep(sweep, hashes)
     ran = sum(r.get("status") == FINISHED for r in results)
     skipped = sum(r.get("status") == SKIPPED for r in results)
-    print(f"\n[ablation] {ran} finished, {skipped} already done (skipped), {len(failed)} failed; "
-          f"outputs in {sweep.sweep_dir}")
+    print(
+        f"\n[ablation] {ran} finished, {skipped} already done (skipped), {len(failed)} failed; "
+        f"outputs in {sweep.sweep_dir}"
+    )
     for r in failed:
         print(f"FAILED {r.get('name', '?')}: {r.get('error', 'unknown error')}", file=sys.stderr)
     sweep.store.log_metrics(sweep.run_id, {"configs": len(results), "failed": len(failed)})
@@ -265,9 +275,11 @@ def report_sweep(sweep: Sweep, hashes: set[str]) -> bool:
         sweep.store.log_artifact(sweep.run_id, write_csv(summary, sweep.sweep_dir / "results.csv"))
         for path in write_report(summary, sweep.sweep_dir):
             sweep.store.log_artifact(sweep.run_id, path, "report")
-    except Exception as err:  # noqa: BLE001 - the runs are in MLflow; `python -m ablation.report` retries
-        print(f"[ablation] warning: report not written ({type(err).__name__}: {err}); "
-              "run python -m ablation.report", file=sys.stderr)
+    except Exception as err:
+        print(
+            f"[ablation] warning: report not written ({type(err).__name__}: {err}); run python -m ablation.report",
+            file=sys.stderr,
+        )
     return True
 
 
@@ -275,7 +287,7 @@ def job_result(job: Any) -> dict[str, Any]:
     """A Hydra ``JobReturn`` as our result dict; a job that raised becomes a FAILED result."""
     try:
         value = job.return_value  # re-raises what the job raised
-    except Exception as err:  # noqa: BLE001 - the job's own failure, recorded as its result
+    except Exception as err:
         return {"name": " ".join(job.overrides or []), "status": FAILED, "error": f"{type(err).__name__}: {err}"}
     if isinstance(value, dict):
         return value

@@ -23,7 +23,7 @@ def adaptive_enabled(config: DictConfig) -> bool:
     return bool((config.get("adaptive") or {}).get("enabled", False))
 
 
-def design_for(config: DictConfig, entries: list[GridEntry]):  # noqa: ANN201 - report.adaptive.Design
+def design_for(config: DictConfig, entries: list[GridEntry]):
     """The adaptive design of this command line (its seeds are the most any config gets); raises
     ``report.adaptive.AdaptiveError`` with one sentence when it cannot work."""
     from ablation.report.adaptive import Design
@@ -31,9 +31,12 @@ def design_for(config: DictConfig, entries: list[GridEntry]):  # noqa: ANN201 - 
     options, verdict = config.adaptive, config.get("verdict") or {}
     budget = options.get("budget")
     design = Design(
-        start=int(options.start), step=int(options.step), max_seeds=len({e.seed for e in entries}),
+        start=int(options.start),
+        step=int(options.step),
+        max_seeds=len({e.seed for e in entries}),
         budget=None if budget is None else int(budget),
-        correction=str(verdict.get("correction", "holm")), alpha=float(verdict.get("alpha", 0.05)),
+        correction=str(verdict.get("correction", "holm")),
+        alpha=float(verdict.get("alpha", 0.05)),
     )
     design.check()
     return design
@@ -41,11 +44,15 @@ def design_for(config: DictConfig, entries: list[GridEntry]):  # noqa: ANN201 - 
 
 def grid_frame(entries: list[GridEntry]) -> pd.DataFrame:
     """``report.adaptive.next_round``'s view of the grid."""
-    return pd.DataFrame({
-        "config_hash": [e.config_hash for e in entries], "group_hash": [e.group_hash for e in entries],
-        "baseline_hash": [e.baseline_hash for e in entries], "seed": [e.seed for e in entries],
-        "baseline": [e.is_baseline for e in entries],
-    })
+    return pd.DataFrame(
+        {
+            "config_hash": [e.config_hash for e in entries],
+            "group_hash": [e.group_hash for e in entries],
+            "baseline_hash": [e.baseline_hash for e in entries],
+            "seed": [e.seed for e in entries],
+            "baseline": [e.is_baseline for e in entries],
+        }
+    )
 
 
 def rounds(config: DictConfig, entries: list[GridEntry], grid: Triage, store: Store) -> Iterator[list[GridEntry]]:
@@ -66,7 +73,9 @@ def rounds(config: DictConfig, entries: list[GridEntry], grid: Triage, store: St
     before = len(trained)
 
     def read() -> pd.DataFrame:
-        return summarise(store.uri, store.experiment, hashes=trained, correction=design.correction, alpha=design.alpha).configs
+        return summarise(
+            store.uri, store.experiment, hashes=trained, correction=design.correction, alpha=design.alpha
+        ).configs
 
     table = read() if trained else pd.DataFrame()
     spent, number = 0, 0
@@ -80,12 +89,14 @@ def rounds(config: DictConfig, entries: list[GridEntry], grid: Triage, store: St
     print(saved_line(len(entries), spent, before, design))
 
 
-def saved_line(fixed: int, spent: int, before: int, design) -> str:  # noqa: ANN001 - report.adaptive.Design
+def saved_line(fixed: int, spent: int, before: int, design) -> str:
     used = spent + before
     budget = f", budget {design.budget} runs" if design.budget is not None else ""
-    return (f"[ablation] adaptive seeds (start {design.start}, step {design.step}, at most {design.max_seeds}{budget}): "
-            f"{used} runs ({spent} trained now, {before} already FINISHED) instead of {fixed} for the fixed design; "
-            f"{fixed - used} runs saved ({(fixed - used) / fixed:.0%}).")
+    return (
+        f"[ablation] adaptive seeds (start {design.start}, step {design.step}, at most {design.max_seeds}{budget}): "
+        f"{used} runs ({spent} trained now, {before} already FINISHED) instead of {fixed} for the fixed design; "
+        f"{fixed - used} runs saved ({(fixed - used) / fixed:.0%})."
+    )
 
 
 def print_prior(config: DictConfig, entries: list[GridEntry]) -> None:
@@ -98,7 +109,14 @@ def print_prior(config: DictConfig, entries: list[GridEntry]) -> None:
     if tracking is None:
         return
     try:
-        print(prior_line(tracking.uri, str(tracking.experiment), entries,
-                         str(verdict.get("correction", "holm")), float(verdict.get("alpha", 0.05))))
-    except Exception as err:  # noqa: BLE001 - an estimate, never a reason not to train
+        print(
+            prior_line(
+                tracking.uri,
+                str(tracking.experiment),
+                entries,
+                str(verdict.get("correction", "holm")),
+                float(verdict.get("alpha", 0.05)),
+            )
+        )
+    except Exception as err:
         print(f"[ablation] power: no estimate ({type(err).__name__}: {err})", file=sys.stderr)

@@ -55,7 +55,9 @@ def check_reachable(uri: str, experiment: str, timeout: float = REACH_TIMEOUT_S)
     one request to the server's REST API, no retries: raise ``TrackingError`` unless it answers."""
     parts = urlsplit(uri)
     try:
-        socket.create_connection((parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout).close()
+        socket.create_connection(
+            (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), timeout
+        ).close()
     except OSError as err:
         raise TrackingError(
             f"the MLflow tracking server {uri} cannot be reached ({_reason(err)}); start it "
@@ -66,10 +68,15 @@ def check_reachable(uri: str, experiment: str, timeout: float = REACH_TIMEOUT_S)
 
     try:
         response = http_request(
-            get_default_host_creds(uri), "/api/2.0/mlflow/experiments/get-by-name", "GET",
-            max_retries=0, timeout=timeout, raise_on_status=False, params={"experiment_name": experiment},
+            get_default_host_creds(uri),
+            "/api/2.0/mlflow/experiments/get-by-name",
+            "GET",
+            max_retries=0,
+            timeout=timeout,
+            raise_on_status=False,
+            params={"experiment_name": experiment},
         )
-    except Exception as err:  # noqa: BLE001 - connection refused, timeout, DNS: one sentence
+    except Exception as err:
         raise TrackingError(
             f"the MLflow tracking server {uri} cannot be reached ({_reason(err)}); start it "
             "(scripts/mlflow_server.sh) or fix tracking.uri."
@@ -91,7 +98,9 @@ def dashboard(uri: str, experiment_id: str | None) -> list[str]:
 
 
 def ui_command(uri: str) -> str:
-    mlflow = "mlflow" if shutil.which("mlflow") == shutil.which("mlflow", path=_bin_dir()) else f"{sys.executable} -m mlflow"
+    mlflow = (
+        "mlflow" if shutil.which("mlflow") == shutil.which("mlflow", path=_bin_dir()) else f"{sys.executable} -m mlflow"
+    )
     return f"{mlflow} ui --backend-store-uri {uri}"
 
 
@@ -109,7 +118,13 @@ def _reason(err: Exception) -> str:
     if isinstance(err, (socket.timeout, TimeoutError)):
         return "timed out"
     text = str(err)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "No route to host", "Connection reset"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "timed out",
+        "No route to host",
+        "Connection reset",
+    ):
         if marker.lower() in text.lower():
             return marker.lower()
     return text.splitlines()[0][:200] if text else type(err).__name__

@@ -44,7 +44,7 @@ def resolve_uri(uri: str | None) -> str:
     if uri.startswith(POSTGRES_SCHEMES):
         return POSTGRES_DRIVER + uri.split("://", 1)[1]
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        return "sqlite:///" + str(Path(uri[len("sqlite:///"):]).resolve())
+        return "sqlite:///" + str(Path(uri[len("sqlite:///") :]).resolve())
     if "://" not in uri:
         return Path(uri).resolve().as_uri()
     return uri
@@ -67,7 +67,7 @@ def retry_locked(fn: Callable[..., T]) -> Callable[..., T]:
         for attempt in range(60):
             try:
                 return fn(*args, **kwargs)
-            except Exception as err:  # noqa: BLE001 - only lock contention is retried
+            except Exception as err:
                 if attempt == 59 or not any(s in str(err).lower() for s in LOCKED):
                     raise
                 time.sleep(0.05 + random.random() * min(2.0, 0.05 * 2**attempt))

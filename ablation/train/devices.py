@@ -39,7 +39,7 @@ def visible_gpus() -> list[str]:
         import torch
 
         return [str(i) for i in range(torch.cuda.device_count())]
-    except Exception:  # noqa: BLE001 - no CUDA runtime at all
+    except Exception:
         return []
 
 
@@ -49,7 +49,7 @@ def parallel_jobs() -> int:
         from hydra.core.hydra_config import HydraConfig
 
         n = HydraConfig.get().launcher.get("n_jobs") if HydraConfig.initialized() else None
-    except Exception:  # noqa: BLE001 - not under Hydra
+    except Exception:
         n = None
     return max(1, int(n)) if isinstance(n, int) and n > 0 else 1
 
@@ -76,7 +76,9 @@ def lease(device: str, lease_dir: Path = LEASE_DIR, poll: float = 2.0) -> Iterat
                 handle.close()
                 continue
             try:
-                yield DeviceLease(env={"CUDA_VISIBLE_DEVICES": gpu}, gpu=gpu, threads=int(slurm_cpus) if slurm_cpus else None)
+                yield DeviceLease(
+                    env={"CUDA_VISIBLE_DEVICES": gpu}, gpu=gpu, threads=int(slurm_cpus) if slurm_cpus else None
+                )
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
                 handle.close()

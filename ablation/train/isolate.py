@@ -114,7 +114,11 @@ class Children:
         return spawn(env)
 
     def run(
-        self, job_file: Path, log_file: Path, env: dict[str, str], echo: bool = True,
+        self,
+        job_file: Path,
+        log_file: Path,
+        env: dict[str, str],
+        echo: bool = True,
         on_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> int:
         """Train ``job_file`` in a child; its output goes to ``log_file`` (and, live, to ours when
@@ -182,8 +186,12 @@ class SlurmTermination:
         (no answer) counts as requeued: where accounting is on, the submitter still learns from
         Slurm that a cancelled task ended."""
         try:
-            shown = subprocess.run(["scontrol", "show", "job", "-o", os.environ.get("SLURM_JOB_ID", "")],
-                                   capture_output=True, text=True, timeout=20).stdout
+            shown = subprocess.run(
+                ["scontrol", "show", "job", "-o", os.environ.get("SLURM_JOB_ID", "")],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            ).stdout
         except (OSError, subprocess.TimeoutExpired):
             return True
         restarts = re.search(r"(?:^|\s)Restarts=(\d+)", shown)
@@ -226,7 +234,10 @@ def spawn(env: dict[str, str]) -> Standby:
     with open(handle, "wb") as early:
         process = subprocess.Popen(
             [sys.executable, "-m", "ablation.train.worker", "--standby", name, "--parent", str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=early, stderr=subprocess.STDOUT, env=env,
+            stdin=subprocess.PIPE,
+            stdout=early,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     return Standby(process, env, Path(name))
 

@@ -20,9 +20,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ablation.engines.yolov5.compat import DETERMINISTIC_MODES
-from ablation.engines.yolov5.paths import upstream_models_dir
-
 from ablation.engines.yolov5.hyps import resolve_hyp
+from ablation.engines.yolov5.paths import upstream_models_dir
 
 Check = Callable[[Any], bool]
 
@@ -61,39 +60,74 @@ def _freeze(v: Any) -> bool:
 RULES: dict[str, tuple[Check, str]] = {
     "epochs": (_int(1), "a whole number of epochs, at least 1; e.g. train.epochs=100"),
     "batch": (_int(1, -1), "a batch size of at least 1, or -1 for upstream's AutoBatch; e.g. train.batch=16"),
-    "imgsz": (_int(1), "an image size in pixels, at least 1 (upstream rounds it to a multiple of the stride); e.g. train.imgsz=640"),
+    "imgsz": (
+        _int(1),
+        "an image size in pixels, at least 1 (upstream rounds it to a multiple of the stride); e.g. train.imgsz=640",
+    ),
     "workers": (_int(0), "a number of data loader workers, 0 or more; e.g. train.workers=8"),
-    "patience": (_int(0), "a number of epochs without improvement, 0 or more (0 never stops early); e.g. train.patience=100"),
+    "patience": (
+        _int(0),
+        "a number of epochs without improvement, 0 or more (0 never stops early); e.g. train.patience=100",
+    ),
     "save_period": (_int(), "a whole number of epochs (below 1: no periodic checkpoints); e.g. train.save_period=-1"),
     "label_smoothing": (
         lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
         "a label smoothing epsilon from 0 up to (not including) 1; e.g. train.label_smoothing=0.1",
     ),
-    "optimizer": (lambda v: v in ("SGD", "Adam", "AdamW"), "one of SGD, Adam, AdamW (as written); e.g. train.optimizer=AdamW"),
+    "optimizer": (
+        lambda v: v in ("SGD", "Adam", "AdamW"),
+        "one of SGD, Adam, AdamW (as written); e.g. train.optimizer=AdamW",
+    ),
     "cache": (lambda v: v in (None, False, True, "ram", "disk"), "null, ram or disk; e.g. train.cache=ram"),
-    "freeze": (_freeze, "a list of layer indices, 0 or more ([N]: the first N layers, [0]: none); e.g. train.freeze=[10]"),
+    "freeze": (
+        _freeze,
+        "a list of layer indices, 0 or more ([N]: the first N layers, [0]: none); e.g. train.freeze=[10]",
+    ),
     "device": (_device, 'cpu, a GPU index or a list of them, or "" for auto; e.g. train.device=0 or train.device=cpu'),
-    "hyp": (_hyp, "a file of yolov5/data/hyps, ablation/engines/yolov5/hyps or an existing path; e.g. train.hyp=hyp.scratch-low.yaml"),
-    "weights": (lambda v: isinstance(v, str), 'a checkpoint path, or "" to train from scratch; e.g. train.weights=/abs/path/base.pt'),
+    "hyp": (
+        _hyp,
+        "a file of yolov5/data/hyps, ablation/engines/yolov5/hyps or an existing path; e.g. train.hyp=hyp.scratch-low.yaml",
+    ),
+    "weights": (
+        lambda v: isinstance(v, str),
+        'a checkpoint path, or "" to train from scratch; e.g. train.weights=/abs/path/base.pt',
+    ),
     "amp": (lambda v: str(v).lower() in ("auto", "true", "false"), "auto, true or false; e.g. train.amp=auto"),
-    "deterministic": (lambda v: v in DETERMINISTIC_MODES, f"one of {', '.join(DETERMINISTIC_MODES)}; e.g. train.deterministic=warn"),
+    "deterministic": (
+        lambda v: v in DETERMINISTIC_MODES,
+        f"one of {', '.join(DETERMINISTIC_MODES)}; e.g. train.deterministic=warn",
+    ),
     **{
         flag: (_bool, f"true or false; e.g. train.{flag}=true")
         for flag in (
-            "rect", "cos_lr", "multi_scale", "single_cls", "image_weights", "noautoanchor", "noval", "nosave",
-            "noplots", "quad", "sync_bn",
+            "rect",
+            "cos_lr",
+            "multi_scale",
+            "single_cls",
+            "image_weights",
+            "noautoanchor",
+            "noval",
+            "nosave",
+            "noplots",
+            "quad",
+            "sync_bn",
         )
     },
 }
 # upstream options the job sets itself (run.upstream_options): the override to use instead
 SET_BY_ABLATION = {
-    "batch_size": "train.batch", "cfg": "model=... or model.cfg=...", "data": "data.path=...", "seed": "seed=...",
-    "project": "hydra.sweep.dir=...", "name": "hydra.sweep.dir=...", "exist_ok": "hydra.sweep.dir=...",
+    "batch_size": "train.batch",
+    "cfg": "model=... or model.cfg=...",
+    "data": "data.path=...",
+    "seed": "seed=...",
+    "project": "hydra.sweep.dir=...",
+    "name": "hydra.sweep.dir=...",
+    "exist_ok": "hydra.sweep.dir=...",
 }
 
 
 def option_errors(train: DictConfig | Mapping[str, Any] | None) -> str:
-    """"" if every ``train.*`` option is valid, else one sentence with a clause per bad option."""
+    """ "" if every ``train.*`` option is valid, else one sentence with a clause per bad option."""
     options: dict[str, Any] = (
         OmegaConf.to_container(train, resolve=True) if isinstance(train, DictConfig) else dict(train or {})  # type: ignore[assignment]
     )

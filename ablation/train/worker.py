@@ -54,7 +54,7 @@ def standby(early_output: Path) -> int:
         preload()
     except KeyboardInterrupt:
         return 130
-    except Exception:  # noqa: BLE001, S110 - train() imports again and records the error with the job
+    except Exception:
         pass
     try:
         line = sys.stdin.readline()
@@ -88,9 +88,9 @@ def train(job_file: Path) -> int:
 
             import torch
 
+            from ablation.engines.yolov5.train import train_upstream
             from ablation.evaluate import evaluate_trained
             from ablation.evaluate.final import Detections
-            from ablation.engines.yolov5.train import train_upstream
 
             if job.get("threads"):
                 torch.set_num_threads(int(job["threads"]))
@@ -106,7 +106,7 @@ def train(job_file: Path) -> int:
         record = {**asdict(result), "images_per_second": result.images_per_second, **evaluation}
         (folder / RESULT).write_text(json.dumps(record, default=str, indent=1))
         return 0
-    except BaseException:  # noqa: BLE001 - everything, KeyboardInterrupt included, is recorded
+    except BaseException:
         (folder / ERROR).write_text(traceback.format_exc())
         return 1
 

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
@@ -40,8 +40,8 @@ IN_PROCESS_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher
 @dataclass
 class AblationSweeperConf:
     _target_: str = "hydra_plugins.ablation_sweeper.ablation_sweeper.AblationSweeper"
-    max_batch_size: Optional[int] = None
-    params: Optional[dict[str, str]] = None
+    max_batch_size: int | None = None
+    params: dict[str, str] | None = None
     plan_only: bool = False
 
 
@@ -49,14 +49,16 @@ ConfigStore.instance().store(group="hydra/sweeper", name="ablation", node=Ablati
 
 
 class AblationSweeper(Sweeper):
-    def __init__(self, max_batch_size: Optional[int], params: Optional[dict[str, str]] = None, plan_only: bool = False) -> None:
+    def __init__(
+        self, max_batch_size: int | None, params: dict[str, str] | None = None, plan_only: bool = False
+    ) -> None:
         super().__init__()
         self.max_batch_size = max_batch_size
         self.params = params or {}
         self.plan_only = plan_only
-        self.hydra_context: Optional[HydraContext] = None
-        self.config: Optional[DictConfig] = None
-        self.launcher: Optional[Launcher] = None
+        self.hydra_context: HydraContext | None = None
+        self.config: DictConfig | None = None
+        self.launcher: Launcher | None = None
         self.launched = 0  # jobs launched so far (Hydra numbers job folders from it)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
@@ -80,13 +82,22 @@ class AblationSweeper(Sweeper):
         from ablation.job.claim import Timing
         from ablation.plan.planner import plan
         from ablation.sweep.core import (
-            check_tracking, finish_sweep, grid_for, open_store, plan_sweep, print_plan, start_sweep, triage,
+            check_tracking,
+            finish_sweep,
+            grid_for,
+            open_store,
+            plan_sweep,
+            print_plan,
+            start_sweep,
+            triage,
         )
         from ablation.sweep.rounds import print_prior, rounds
 
         assert self.config is not None and self.hydra_context is not None
         loader, config = self.hydra_context.config_loader, self.config
-        entries = grid_for(str(config.hydra.job.config_name), arguments, lambda job: loader.load_sweep_config(config, job))
+        entries = grid_for(
+            str(config.hydra.job.config_name), arguments, lambda job: loader.load_sweep_config(config, job)
+        )
         # The store is checked once, before anything else reads it (the power estimate does): an
         # unreachable server is refused in seconds, not after MLflow's minutes of retries.
         if self.plan_only:
@@ -148,7 +159,7 @@ class AblationSweeper(Sweeper):
             CHILDREN.discard()
 
 
-def _chunks(items: list[Any], size: Optional[int]) -> Iterator[list[Any]]:
+def _chunks(items: list[Any], size: int | None) -> Iterator[list[Any]]:
     size = size if size and size > 0 else max(1, len(items))
     for i in range(0, len(items), size):
         yield items[i : i + size]

@@ -40,8 +40,13 @@ STEPS = ("all", "up", "down", "check")
 # then reads the tasks' result files, which is what the sweep needs.
 SWEEP_ENV = {"SUBMITIT_LOG_LEVEL": "ERROR"}
 # This machine has no GPU and 2 cores: one CPU per task, two tasks at a time.
-SLURM = ["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=0", "hydra.launcher.cpus_per_task=1",
-         "hydra.launcher.mem_gb=2", "hydra.launcher.timeout_min=120"]
+SLURM = [
+    "hydra/launcher=slurm",
+    "hydra.launcher.gpus_per_node=0",
+    "hydra.launcher.cpus_per_task=1",
+    "hydra.launcher.mem_gb=2",
+    "hydra.launcher.timeout_min=120",
+]
 
 
 def log(message: str) -> None:
@@ -60,12 +65,24 @@ def tracking_up(out: Path, port: int = 0, database: str = DATABASE) -> dict[str,
     """PostgreSQL (``database`` emptied) and the MLflow server on 127.0.0.1 in front of it."""
     state = out / "state"
     state.mkdir(parents=True, exist_ok=True)
-    backend = subprocess.run(
-        [ROOT / "scripts/cluster/postgres.sh", "up"], check=True, env={**_env(state), "PGDB_MLFLOW": database, "PG_FRESH": "1"},
-        stdout=subprocess.PIPE, text=True,
-    ).stdout.strip().splitlines()[-1]
-    services = {"out": str(out), "state": str(state), "backend": backend, "artifacts": str(out / "mlartifacts"),
-                "port": port or free_port()}
+    backend = (
+        subprocess.run(
+            [ROOT / "scripts/cluster/postgres.sh", "up"],
+            check=True,
+            env={**_env(state), "PGDB_MLFLOW": database, "PG_FRESH": "1"},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    services = {
+        "out": str(out),
+        "state": str(state),
+        "backend": backend,
+        "artifacts": str(out / "mlartifacts"),
+        "port": port or free_port(),
+    }
     services["uri"] = f"http://127.0.0.1:{services['port']}"
     start_server(services)
     (state / "services.json").write_text(json.dumps(services, indent=1))
@@ -83,7 +100,9 @@ def start_server(services: dict[str, Any], wait_s: float = 600) -> None:
     server = subprocess.Popen(
         [ROOT / "scripts/mlflow_server.sh", services["backend"], services["artifacts"], str(services["port"])],
         env={**os.environ, "MLFLOW_HOST": "127.0.0.1", "MLFLOW_WORKERS": "2"},
-        stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     (state / "mlflow-server.pid").write_text(str(server.pid))
     log(f"mlflow server (pid {server.pid}) starting on {services['uri']}, log {state / 'mlflow-server.log'}")
@@ -140,8 +159,17 @@ def free_port() -> int:
 
 
 def sweep_command(services: dict[str, Any], extra: list[str], grid: list[str] = GRID) -> list[str]:
-    return [PYTHON, "-m", "ablation.run", *grid, *SLURM, f"tracking.uri={services['uri']}",
-            f"tracking.experiment={EXPERIMENT}", f"hydra.sweep.dir={Path(services['out']) / 'runs'}", *extra]
+    return [
+        PYTHON,
+        "-m",
+        "ablation.run",
+        *grid,
+        *SLURM,
+        f"tracking.uri={services['uri']}",
+        f"tracking.experiment={EXPERIMENT}",
+        f"hydra.sweep.dir={Path(services['out']) / 'runs'}",
+        *extra,
+    ]
 
 
 def report(services: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
@@ -159,32 +187,46 @@ def check(services: dict[str, Any]) -> dict[str, Any]:
 
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(EXPERIMENT)
-    runs = [r for r in client.search_runs([experiment.experiment_id], max_results=1000) if r.data.tags.get("config_hash")]
+    runs = [
+        r for r in client.search_runs([experiment.experiment_id], max_results=1000) if r.data.tags.get("config_hash")
+    ]
     configs: dict[str, list[Any]] = {}
     for run in runs:
         configs.setdefault(run.data.tags["config_hash"], []).append(run)
     per_config = []
-    for config_hash, tries in sorted(configs.items(), key=lambda item: item[1][0].info.run_name):
+    for _config_hash, tries in sorted(configs.items(), key=lambda item: item[1][0].info.run_name):
         run = tries[0]
         history = client.get_metric_history(run.info.run_id, "mAP50")
-        per_config.append({
-            "name": run.info.run_name, "runs": len(tries), "status": [t.info.status for t in tries],
-            "map50_steps": sorted(m.step for m in history), "artifact_uri": run.info.artifact_uri,
-            "coco/AP": run.data.metrics.get("coco/AP"), "latency_ms": run.data.metrics.get("latency_ms"),
-            "resumed": run.data.tags.get("resumed") or run.data.params.get("resumed"),
-        })
+        per_config.append(
+            {
+                "name": run.info.run_name,
+                "runs": len(tries),
+                "status": [t.info.status for t in tries],
+                "map50_steps": sorted(m.step for m in history),
+                "artifact_uri": run.info.artifact_uri,
+                "coco/AP": run.data.metrics.get("coco/AP"),
+                "latency_ms": run.data.metrics.get("latency_ms"),
+                "resumed": run.data.tags.get("resumed") or run.data.params.get("resumed"),
+            }
+        )
     best = None
     if runs:
         import mlflow.artifacts
 
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(mlflow.artifacts.download_artifacts(
-                run_id=runs[0].info.run_id, artifact_path="weights/best.pt", dst_path=folder, tracking_uri=uri))
+            path = Path(
+                mlflow.artifacts.download_artifacts(
+                    run_id=runs[0].info.run_id, artifact_path="weights/best.pt", dst_path=folder, tracking_uri=uri
+                )
+            )
             best = {"run": runs[0].info.run_name, "bytes": path.stat().st_size, "zip": path.read_bytes()[:2] == b"PK"}
     csv = out / "ablation.csv"
     result = {
-        "uri": uri, "experiment_id": experiment.experiment_id,
-        "slurm_tasks": slurm_tasks(out / "runs"), "configs": per_config, "best_pt": best,
+        "uri": uri,
+        "experiment_id": experiment.experiment_id,
+        "slurm_tasks": slurm_tasks(out / "runs"),
+        "configs": per_config,
+        "best_pt": best,
         "csv_rows": sum(1 for _ in csv.open()) - 1 if csv.is_file() else None,
         "report": (out / "report" / "report.html").is_file(),
     }
@@ -204,7 +246,9 @@ def slurm_tasks(sweep_dir: Path) -> list[dict[str, Any]]:
     for name in names:
         mine = [r for r in records if r["task"] == name]
         if mine:
-            tasks.append({"task": name, "state": mine[-1]["state"], "exit_code": mine[-1]["exit_code"], "records": len(mine)})
+            tasks.append(
+                {"task": name, "state": mine[-1]["state"], "exit_code": mine[-1]["exit_code"], "records": len(mine)}
+            )
     return tasks
 
 
@@ -212,11 +256,16 @@ def _job_records(job_ids: list[str]) -> list[dict[str, str]]:
     """``{task, state, exit_code}`` per record of these jobs (requeued tasks have several), oldest first."""
     if not job_ids:
         return []
-    sacct = subprocess.run(["sacct", "-n", "-P", "-X", "-D", "-j", ",".join(job_ids), "-o", "JobID,State,ExitCode"],
-                           capture_output=True, text=True)
+    sacct = subprocess.run(
+        ["sacct", "-n", "-P", "-X", "-D", "-j", ",".join(job_ids), "-o", "JobID,State,ExitCode"],
+        capture_output=True,
+        text=True,
+    )
     if sacct.returncode == 0 and sacct.stdout.strip():
         rows = [line.split("|") for line in sacct.stdout.splitlines()]
-        return [{"task": job, "state": state.split()[0], "exit_code": code} for job, state, code in rows if "[" not in job]
+        return [
+            {"task": job, "state": state.split()[0], "exit_code": code} for job, state, code in rows if "[" not in job
+        ]
     config = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True).stdout
     location = re.search(r"^JobCompLoc\s*=\s*(\S+)", config, re.M)
     if not location or not Path(location.group(1)).is_file():
@@ -237,17 +286,36 @@ def print_check(result: dict[str, Any]) -> bool:
     ok_tasks = [t for t in tasks if t["state"] == "COMPLETED" and t["exit_code"] == "0:0"]
     one_finished = [c for c in configs if c["runs"] == 1 and c["status"] == ["FINISHED"]]
     # mAP50 once per epoch (steps 0..E-1), then upstream's final validation of best.pt at step E
-    complete = [c for c in configs if c["map50_steps"] == list(range(len(c["map50_steps"]))) and len(c["map50_steps"]) > 1
-                and c["coco/AP"] is not None and c["latency_ms"] is not None]
+    complete = [
+        c
+        for c in configs
+        if c["map50_steps"] == list(range(len(c["map50_steps"])))
+        and len(c["map50_steps"]) > 1
+        and c["coco/AP"] is not None
+        and c["latency_ms"] is not None
+    ]
     lines = [
-        (len(tasks) == len(configs) == len(ok_tasks) > 0,
-         f"Slurm: {len(tasks)} array tasks for {len(configs)} configs, {len(ok_tasks)} COMPLETED with exit code 0:0"),
-        (len(one_finished) == len(configs) > 0, f"MLflow ({result['uri']}): {len(one_finished)}/{len(configs)} configs are one FINISHED run"),
-        (len(complete) == len(configs) > 0,
-         f"per-epoch metrics (each epoch once), coco/AP and latency_ms in {len(complete)}/{len(configs)} runs "
-         f"(epochs: {sorted({len(c['map50_steps']) - 1 for c in configs})})"),
-        (bool(result["best_pt"]) and result["best_pt"]["zip"], f"best.pt downloaded through the server: {result['best_pt']}"),
-        (result["csv_rows"] == len(configs) and result["report"], f"CSV rows from the server: {result['csv_rows']}, report: {result['report']}"),
+        (
+            len(tasks) == len(configs) == len(ok_tasks) > 0,
+            f"Slurm: {len(tasks)} array tasks for {len(configs)} configs, {len(ok_tasks)} COMPLETED with exit code 0:0",
+        ),
+        (
+            len(one_finished) == len(configs) > 0,
+            f"MLflow ({result['uri']}): {len(one_finished)}/{len(configs)} configs are one FINISHED run",
+        ),
+        (
+            len(complete) == len(configs) > 0,
+            f"per-epoch metrics (each epoch once), coco/AP and latency_ms in {len(complete)}/{len(configs)} runs "
+            f"(epochs: {sorted({len(c['map50_steps']) - 1 for c in configs})})",
+        ),
+        (
+            bool(result["best_pt"]) and result["best_pt"]["zip"],
+            f"best.pt downloaded through the server: {result['best_pt']}",
+        ),
+        (
+            result["csv_rows"] == len(configs) and result["report"],
+            f"CSV rows from the server: {result['csv_rows']}, report: {result['report']}",
+        ),
     ]
     for good, text in lines:
         print(f"  [{'ok' if good else 'FAILED'}] {text}")
@@ -294,10 +362,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dashboard_hint(services: dict[str, Any], experiment_id: str) -> list[str]:
-    return [f"[cluster-demo] services stopped. The runs stay in PostgreSQL database {DATABASE} and in "
-            f"{services['artifacts']}; to browse them: scripts/cluster/postgres.sh up; scripts/mlflow_server.sh "
-            f"{services['backend']} {services['artifacts']} {services['port']}",
-            f"  then open {services['uri']}/{RUNS_VIEW.format(id=experiment_id)}"]
+    return [
+        f"[cluster-demo] services stopped. The runs stay in PostgreSQL database {DATABASE} and in "
+        f"{services['artifacts']}; to browse them: scripts/cluster/postgres.sh up; scripts/mlflow_server.sh "
+        f"{services['backend']} {services['artifacts']} {services['port']}",
+        f"  then open {services['uri']}/{RUNS_VIEW.format(id=experiment_id)}",
+    ]
 
 
 if __name__ == "__main__":

@@ -34,7 +34,10 @@ def reference(m: BiLevelRoutingAttention, x: torch.Tensor) -> torch.Tensor:
     hh, ww = xp.shape[2:]
     sh, sw = hh // n, ww // n
     q, k, v = m.qkv(xp).chunk(3, 1)
-    win = lambda t, i: t[:, (i // n) * sh : (i // n + 1) * sh, (i % n) * sw : (i % n + 1) * sw].flatten(1)  # (C, pixels)
+
+    def win(t: torch.Tensor, i: int) -> torch.Tensor:  # window i of t: (C, pixels)
+        return t[:, (i // n) * sh : (i // n + 1) * sh, (i % n) * sw : (i % n + 1) * sw].flatten(1)
+
     out = torch.zeros_like(q)
     d = c // m.heads
     for s in range(b):
@@ -55,7 +58,9 @@ def reference(m: BiLevelRoutingAttention, x: torch.Tensor) -> torch.Tensor:
     return m.wo(out + m.lepe(v))[:, :, :h, :w]
 
 
-@pytest.mark.parametrize(("shape", "n_win", "topk"), [((2, 16, 6, 6), 3, 2), ((1, 16, 7, 5), 3, 4), ((2, 32, 4, 4), 2, 1)])
+@pytest.mark.parametrize(
+    ("shape", "n_win", "topk"), [((2, 16, 6, 6), 3, 2), ((1, 16, 7, 5), 3, 4), ((2, 32, 4, 4), 2, 1)]
+)
 def test_matches_the_per_pixel_reference(shape: tuple[int, ...], n_win: int, topk: int) -> None:
     torch.manual_seed(0)
     m = BiLevelRoutingAttention(shape[1], num_heads=4, n_win=n_win, topk=topk).eval()

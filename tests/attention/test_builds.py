@@ -7,17 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.feature_size import oversized
-from ablation.engines.yolov5.paths import model_yaml
 
 PLACEMENTS = ["backbone_end", "before_sppf", "after_c3", "neck", "c3_inside"]
 FAST = ("yolov5n", "yolov5s")
-SIZES = [pytest.param(f"yolov5{s}{p}", marks=[] if f"yolov5{s}{p}" in FAST else [pytest.mark.slow]) for p in ("", "6") for s in "nsmlx"]
+SIZES = [
+    pytest.param(f"yolov5{s}{p}", marks=[] if f"yolov5{s}{p}" in FAST else [pytest.mark.slow])
+    for p in ("", "6")
+    for s in "nsmlx"
+]
 
 
 @pytest.mark.parametrize("model", SIZES)

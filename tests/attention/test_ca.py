@@ -20,7 +20,6 @@ def test_parameter_count(channels: int) -> None:
     assert sum(p.numel() for p in ATTENTION.build("ca", channels).parameters()) == expected
 
 
-
 def test_attention_is_separable_in_h_and_w() -> None:
     """The gate is a_h(h) · a_w(w): its 2×2 minors vanish (rank one per channel)."""
     m = ATTENTION.build("ca", 16).eval()

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from ablation.attention import ATTENTION
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "attention"
+CONF = Path(__file__).resolve().parents[2] / "ablation" / "conf" / "attention"
 
 
 @pytest.mark.parametrize("name", ATTENTION.names())

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.channels import output_channels
 from ablation.plan.surgery.feature_size import oversized
-from ablation.engines.yolov5.paths import model_yaml
 
 COSTS = Path(__file__).resolve().parents[2] / "docs" / "module-costs.md"
 PLACEMENTS = ("neck", "before_sppf", "after_c3")

@@ -6,7 +6,6 @@ import torch
 from ablation.attention import ATTENTION
 from ablation.attention.ela import ELA
 
-
 # The paper's listing (the official code): Conv1d(C, C, 7, groups=C, bias=False) + GroupNorm(16, C).
 OFFICIAL_PARAMS = {64: 7 * 64 + 2 * 64, 256: 7 * 256 + 2 * 256}
 

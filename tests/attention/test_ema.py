@@ -32,7 +32,6 @@ def test_factor_is_fitted() -> None:
     assert EMA(64, factor=8).groups == 8
 
 
-
 def reference(m: EMA, x: torch.Tensor) -> torch.Tensor:
     """The paper's equations written independently, one sample and one group at a time."""
     b, c, h, w = x.shape

@@ -35,7 +35,6 @@ def test_grouped_variant_fits_groups(channels: int, groups: int) -> None:
     assert m(x).shape == x.shape
 
 
-
 def test_output_is_x_times_mc_times_ms() -> None:
     m = ATTENTION.build("gam", 32).eval()
     x = torch.randn(2, 32, 6, 4)

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
-from ablation.engines.yolov5.paths import model_yaml
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,9 @@ OFFICIAL_PARAMS = {64: 11334, 256: 118470}
 @pytest.mark.parametrize("channels", [64, 256])
 def test_parameter_count_equals_the_official_code(channels: int) -> None:
     m = ATTENTION.build("lsk", channels)
-    assert sum(p.numel() for p in m.parameters()) == OFFICIAL_PARAMS[channels] == 1.5 * channels**2 + 78 * channels + 198
+    assert (
+        sum(p.numel() for p in m.parameters()) == OFFICIAL_PARAMS[channels] == 1.5 * channels**2 + 78 * channels + 198
+    )
 
 
 def test_receptive_field() -> None:

@@ -47,7 +47,10 @@ def test_matches_the_equations_on_every_map_up_to_size(shape: tuple[int, ...]) -
 
 def test_larger_map_is_refused_with_the_fix() -> None:
     m = MHSA(16, size=4)
-    with pytest.raises(ValueError, match=r"cover feature maps up to 4x4, got 5x3; set attention.kwargs.size=5 or place it at a coarser stride\."):
+    with pytest.raises(
+        ValueError,
+        match=r"cover feature maps up to 4x4, got 5x3; set attention.kwargs.size=5 or place it at a coarser stride\.",
+    ):
         m(torch.randn(1, 16, 5, 3))
 
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.channels import output_channels
-from ablation.engines.yolov5.paths import model_yaml
 
 
 def placement_widths(model: str) -> set[int]:

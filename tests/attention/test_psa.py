@@ -7,10 +7,9 @@ import torch
 
 from ablation.attention import ATTENTION
 from ablation.attention.psa import PolarizedSelfAttention as PSA
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
-from ablation.engines.yolov5.paths import model_yaml
-
 from tests.attention.test_properties import assert_gradients, off_zero
 
 
@@ -93,7 +92,9 @@ def test_parallel_sums_and_sequential_composes_the_two_gates() -> None:
 
 
 def test_sequential_form_reaches_upstream_through_the_yaml(tmp_path: Path) -> None:
-    spec = apply(ModelSpec.load(model_yaml("yolov5n")), "psa", {"sequential": True}, Placement.from_config({"name": "neck"})).spec
+    spec = apply(
+        ModelSpec.load(model_yaml("yolov5n")), "psa", {"sequential": True}, Placement.from_config({"name": "neck"})
+    ).spec
     model = build_model(spec.write(tmp_path / "m.yaml"), nc=2)
     found = [m for m in model.modules() if isinstance(m, PSA)]
     assert len(found) == 3 and all(m.sequential for m in found)
@@ -139,5 +140,9 @@ def test_the_readme_override_selects_the_sequential_form() -> None:
     from ablation.config.grid import expand
 
     entries = expand("run", ["model=yolov5n", "attention=psa", "attention.kwargs.sequential=true,false"])
-    assert [e.name for e in entries] == ["yolov5n-none", "yolov5n-psa-neck-sequential=true", "yolov5n-psa-neck-sequential=false"]
+    assert [e.name for e in entries] == [
+        "yolov5n-none",
+        "yolov5n-psa-neck-sequential=true",
+        "yolov5n-psa-neck-sequential=false",
+    ]
     assert [e.cfg.attention.kwargs.sequential for e in entries[1:]] == [True, False]

@@ -23,7 +23,6 @@ def test_group_count_for_sixteen_channels_leaves_whole_halves() -> None:
     assert ShuffleAttention(16, groups=3).groups == 2
 
 
-
 def reference(m: ShuffleAttention, x: torch.Tensor) -> torch.Tensor:
     """One group at a time, then the 2-group channel shuffle as an explicit permutation."""
     b, c, h, w = x.shape

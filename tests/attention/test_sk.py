@@ -47,7 +47,6 @@ def test_branch_weights_sum_to_one_across_branches() -> None:
     torch.testing.assert_close(m(x), (u * a).sum(1))
 
 
-
 @pytest.mark.parametrize("shape", [(1, 32, 6, 9), (1, 32, 1, 1), (2, 32, 1, 1)])
 def test_trains_at_batch_one_and_single_pixel(shape: tuple[int, ...]) -> None:
     m = SKAttention(32).train()

@@ -1,6 +1,7 @@
 """`hydra/launcher=slurm`: what our config and its overrides ask of Slurm, read from the batch
 script that Hydra's submitit launcher hands to `sbatch` (a stand-in `sbatch` on PATH keeps the
-script and refuses the submission, so nothing runs)."""
+script and refuses the submission, so nothing runs; a stand-in `srun` is there because submitit
+looks for one)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,15 @@ def submitted_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overrides:
     folder = tmp_path / "sweep" / ".submitit"
     (bin_dir / "sbatch").write_text(FAKE_SBATCH.format(keep=keep, folder=folder, keep_folder=tmp_path / "submitit"))
     (bin_dir / "sbatch").chmod(0o755)
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")  # submitit refuses to submit where no srun is on PATH
+    (bin_dir / "srun").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        config = compose("run", ["hydra/launcher=slurm", f"hydra.sweep.dir={tmp_path / 'sweep'}", *overrides],
-                         return_hydra_config=True)
+        config = compose(
+            "run",
+            ["hydra/launcher=slurm", f"hydra.sweep.dir={tmp_path / 'sweep'}", *overrides],
+            return_hydra_config=True,
+        )
     launcher = instantiate(config.hydra.launcher)
     launcher.config = config
     with pytest.raises(Exception, match="refused by the test"):
@@ -57,11 +63,21 @@ def test_defaults_one_gpu_per_config_with_requeue(tmp_path: Path, monkeypatch: p
 
 
 def test_every_option_is_an_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = submitted_script(tmp_path, monkeypatch, [
-        "hydra.launcher.partition=gpu-long", "hydra.launcher.gpus_per_node=0", "hydra.launcher.cpus_per_task=2",
-        "hydra.launcher.mem_gb=4", "hydra.launcher.timeout_min=30", "hydra.launcher.array_parallelism=2",
-        "hydra.launcher.account=vision", "+hydra.launcher.additional_parameters.constraint=a100",
-    ], jobs=5)
+    script = submitted_script(
+        tmp_path,
+        monkeypatch,
+        [
+            "hydra.launcher.partition=gpu-long",
+            "hydra.launcher.gpus_per_node=0",
+            "hydra.launcher.cpus_per_task=2",
+            "hydra.launcher.mem_gb=4",
+            "hydra.launcher.timeout_min=30",
+            "hydra.launcher.array_parallelism=2",
+            "hydra.launcher.account=vision",
+            "+hydra.launcher.additional_parameters.constraint=a100",
+        ],
+        jobs=5,
+    )
     options = sbatch_options(script)
     assert (options["partition"], options["gpus-per-node"], options["cpus-per-task"]) == ("gpu-long", "0", "2")
     assert (options["mem"], options["time"], options["array"]) == ("4GB", "30", "0-4%2")

@@ -17,8 +17,13 @@ GRID = ["attention=se", "placement=neck", "experiment=demo", "hydra/launcher=slu
 
 def refused(tmp_path: Path, uri: str) -> tuple[subprocess.CompletedProcess[str], float]:
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "ablation.run", *GRID, f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "ablation.run", *GRID, f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return done, time.monotonic() - start
 
 
@@ -30,7 +35,8 @@ def test_unreachable_server_is_refused_within_30_s(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
         f"error: the MLflow tracking server http://127.0.0.1:{port} cannot be reached (connection refused); "
-        "start it (scripts/mlflow_server.sh) or fix tracking.uri.")
+        "start it (scripts/mlflow_server.sh) or fix tracking.uri."
+    )
     assert seconds < 30, seconds
     assert not (tmp_path / "sweep" / "plan").exists() and not (tmp_path / "sweep" / ".submitit").exists()
     print(f"refused after {seconds:.1f} s")
@@ -40,6 +46,11 @@ def test_sqlite_store_is_refused_for_slurm(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     done, _ = refused(tmp_path, uri)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith(
-        f"error: hydra/launcher=slurm runs jobs on other nodes, but tracking.uri {uri} is a single-host store")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"error: hydra/launcher=slurm runs jobs on other nodes, but tracking.uri {uri} is a single-host store"
+        )
+    )
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "sweep" / "plan").exists()

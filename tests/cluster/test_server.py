@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from ablation.track import Store
-from tests.track.writers import concurrent_first_use, write_history
-
 from tests.cluster.conftest import cluster_demo
+from tests.track.writers import concurrent_first_use, write_history
 
 pytestmark = pytest.mark.slow
 

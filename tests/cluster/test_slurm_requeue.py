@@ -26,8 +26,14 @@ def test_requeued_task_resumes_into_the_same_run(tmp_path: Path) -> None:
     try:
         from mlflow.tracking import MlflowClient
 
-        sweep = subprocess.Popen(demo.sweep_command(services, SHORT, BASELINE), cwd=ROOT, text=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **demo.SWEEP_ENV})
+        sweep = subprocess.Popen(
+            demo.sweep_command(services, SHORT, BASELINE),
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **demo.SWEEP_ENV},
+        )
         client = MlflowClient(services["uri"])
         run = wait_for_run(client, epochs=2, timeout=1800)
         # one config: submitit sends one job (<id>), not an array (<array>_<index>)
@@ -52,14 +58,17 @@ def test_requeued_task_resumes_into_the_same_run(tmp_path: Path) -> None:
     print(f"requeued at epoch {resumed_at}; the sweep ended {time.monotonic() - requeued_at:.0f} s later")
 
 
-def wait_for_run(client, epochs: int, timeout: float):  # noqa: ANN001, ANN201 - MLflow objects
+def wait_for_run(client, epochs: int, timeout: float):
     """The config's run once it has logged ``epochs`` epochs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         experiment = client.get_experiment_by_name("cluster-demo")
         if experiment is not None:
             for run in client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'"):
-                if run.data.tags.get("config_hash") and len(client.get_metric_history(run.info.run_id, "mAP50")) >= epochs:
+                if (
+                    run.data.tags.get("config_hash")
+                    and len(client.get_metric_history(run.info.run_id, "mAP50")) >= epochs
+                ):
                     return run
         time.sleep(5)
     raise AssertionError(f"no config run logged {epochs} epochs within {timeout} s")

@@ -36,9 +36,23 @@ def test_a_task_tells_scontrol_requeue_from_scancel(tmp_path: Path) -> None:
     try:
         for name, flags in (("requeued", ["--requeue"]), ("cancelled", [])):
             jobs[name] = subprocess.run(
-                ["sbatch", "--parsable", "--cpus-per-task=1", "--mem=500M", *flags, "-o", str(tmp_path / f"{name}.log"), "-D", str(ROOT),
-                 "--wrap", f"exec {sys.executable} {tmp_path / 'task.py'} {tmp_path / name}.txt"],
-                check=True, capture_output=True, text=True).stdout.strip()
+                [
+                    "sbatch",
+                    "--parsable",
+                    "--cpus-per-task=1",
+                    "--mem=500M",
+                    *flags,
+                    "-o",
+                    str(tmp_path / f"{name}.log"),
+                    "-D",
+                    str(ROOT),
+                    "--wrap",
+                    f"exec {sys.executable} {tmp_path / 'task.py'} {tmp_path / name}.txt",
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
         deadline = time.monotonic() + 120
         while not all((tmp_path / f"{name}.started").exists() for name in jobs):
             assert time.monotonic() < deadline, subprocess.run(["squeue"], capture_output=True, text=True).stdout

@@ -29,8 +29,9 @@ def test_a_killed_submitter_loses_nothing_and_its_rerun_trains_nothing_twice(tmp
         from mlflow.tracking import MlflowClient
 
         command = demo.sweep_command(services, SHORT)
-        first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 start_new_session=True)
+        first = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         client = MlflowClient(services["uri"])
         wait_for_run(client, epochs=1, timeout=1800)  # a task trains
         os.killpg(first.pid, signal.SIGKILL)  # the submitter and everything in its session; not the array
@@ -38,8 +39,9 @@ def test_a_killed_submitter_loses_nothing_and_its_rerun_trains_nothing_twice(tmp
         again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=3000)
         experiment = client.get_experiment_by_name(demo.EXPERIMENT)
         runs = [r for r in client.search_runs([experiment.experiment_id]) if r.data.tags.get("config_hash")]
-        histories = {r.info.run_name: sorted(m.step for m in client.get_metric_history(r.info.run_id, "mAP50"))
-                     for r in runs}
+        histories = {
+            r.info.run_name: sorted(m.step for m in client.get_metric_history(r.info.run_id, "mAP50")) for r in runs
+        }
     finally:
         demo.down(services)
     assert again.returncode == 0, again.stderr[-3000:]

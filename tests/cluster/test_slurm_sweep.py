@@ -22,8 +22,14 @@ def test_demo_grid_through_slurm_into_the_server(tmp_path: Path) -> None:
     demo = cluster_demo()
     services = demo.up(tmp_path, database="ablation_cluster_test")
     try:
-        sweep = subprocess.run(demo.sweep_command(services, SHORT), cwd=ROOT, capture_output=True, text=True,
-                               env={**os.environ, **demo.SWEEP_ENV}, timeout=3000)
+        sweep = subprocess.run(
+            demo.sweep_command(services, SHORT),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **demo.SWEEP_ENV},
+            timeout=3000,
+        )
         assert sweep.returncode == 0, sweep.stderr[-3000:]
         demo.report(services, ("bootstrap.resamples=100",))  # fewer image resamples: time
         result = demo.check(services)

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from PIL import Image
 
+from ablation.config.grid import expand
 from ablation.data.dataset import describe, list_images
 from ablation.data.resolve import DataError, load
-from ablation.config.grid import expand
 from ablation.plan.planner import plan
 
 
@@ -28,11 +28,19 @@ def test_single_cls_plans_a_one_class_head_with_upstreams_parameter_count(tmp_pa
     ablation.setup()
     from yolov5.models.yolo import Model
 
-    from ablation.plan.preflight.check import quiet_upstream
     from ablation.engines.yolov5.paths import model_yaml
+    from ablation.plan.preflight.check import quiet_upstream
 
-    overrides = ["model=yolov5n", "preflight.enabled=false", "preflight.workers=1", "preflight.gflops_imgsz=320",
-                 "data.train=4", "data.val=4", f"data.root={tmp_path / 'datasets'}", "train.single_cls=false,true"]
+    overrides = [
+        "model=yolov5n",
+        "preflight.enabled=false",
+        "preflight.workers=1",
+        "preflight.gflops_imgsz=320",
+        "data.train=4",
+        "data.val=4",
+        f"data.root={tmp_path / 'datasets'}",
+        "train.single_cls=false,true",
+    ]
     entries = expand("plan", overrides)
     rows = plan(entries, tmp_path / "plan", entries[0].cfg.preflight)
     with quiet_upstream():  # no layer table: it profiles the model at 640 px
@@ -55,7 +63,13 @@ def test_images_and_label_files_are_listed_as_upstreams_loader_lists_them(tmp_pa
     from yolov5.utils.dataloaders import LoadImagesAndLabels
 
     root = tmp_path / "set"
-    for name in ("images/val/b.png", "images/val/deep/a.PNG", "images/val/x/images/c.png", "other/d.png", "other/e.png"):
+    for name in (
+        "images/val/b.png",
+        "images/val/deep/a.PNG",
+        "images/val/x/images/c.png",
+        "other/d.png",
+        "other/e.png",
+    ):
         image(root / name)
     (root / "images/val/notes.txt").write_text("not an image")
     listing = root / "val.txt"
@@ -66,7 +80,9 @@ def test_images_and_label_files_are_listed_as_upstreams_loader_lists_them(tmp_pa
     paths = [root / "images" / "val", listing]
     loader = LoadImagesAndLabels([str(p) for p in paths], img_size=32, batch_size=1, workers=0)
     assert list_images(paths) == loader.im_files and len(loader.im_files) == 5
-    (root / "data.yaml").write_text(yaml.safe_dump({"path": str(root), "train": "val.txt", "val": ["images/val", "val.txt"], "names": ["a"]}))
+    (root / "data.yaml").write_text(
+        yaml.safe_dump({"path": str(root), "train": "val.txt", "val": ["images/val", "val.txt"], "names": ["a"]})
+    )
     described = describe(root / "data.yaml")
     assert described.images("val") == loader.im_files and described.label_files("val") == loader.label_files
     assert described.label_files("val")[2] == str(root / "images/val/x/labels/c.txt")  # the last /images/ only
@@ -89,7 +105,9 @@ def test_a_labels_folder_upstream_does_not_read_is_refused(tmp_path: Path) -> No
         (tmp_path / "labels" / split / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
     data = tmp_path / "data.yaml"
     data.write_text("train: train\nval: val\nnames: [a]\n")
-    with pytest.raises(DataError, match=rf"no labels for {tmp_path}/train; YOLO format keeps them in {tmp_path}/train \(one"):
+    with pytest.raises(
+        DataError, match=rf"no labels for {tmp_path}/train; YOLO format keeps them in {tmp_path}/train \(one"
+    ):
         load(data, tmp_path / "work")
 
 

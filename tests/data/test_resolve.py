@@ -27,7 +27,9 @@ def write(path: Path, data: object) -> Path:
 
 def test_relative_paths_resolve_against_path_or_the_yaml_folder(tmp_path: Path) -> None:
     root = dataset(tmp_path / "set")
-    with_path = write(tmp_path / "a.yaml", {"path": str(root), "train": "images/train", "val": "images/val", "names": {0: "car"}})
+    with_path = write(
+        tmp_path / "a.yaml", {"path": str(root), "train": "images/train", "val": "images/val", "names": {0: "car"}}
+    )
     beside = write(root / "b.yaml", {"train": "images/train", "val": "images/val", "names": ["car", "bus"]})
     a, b = load(with_path, tmp_path / "wa"), load(beside, tmp_path / "wb")
     assert (a.nc, a.names, b.nc) == (1, ["car"], 2)
@@ -44,7 +46,10 @@ def test_relative_paths_resolve_against_path_or_the_yaml_folder(tmp_path: Path) 
         ({"train": "images/train", "val": "images/val"}, r"has no class 'names' list; add names: \[class0"),
         ({"train": "images/train", "val": "images/val", "names": ["a"], "nc": 2}, r"says nc: 2 but lists 1 names"),
         ({"train": "images/train", "names": ["a"]}, r"has no 'val' entry; add 'val: images/val'"),
-        ({"train": "images/nope", "val": "images/val", "names": ["a"]}, r"train path .*images/nope does not exist; fix 'train:'"),
+        (
+            {"train": "images/nope", "val": "images/val", "names": ["a"]},
+            r"train path .*images/nope does not exist; fix 'train:'",
+        ),
     ],
 )
 def test_malformed_data_yaml(tmp_path: Path, content: object, match: str) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from ablation.engines.yolov5 import train as engine
 from ablation.evaluate import EVAL_DIR, Settings, evaluate_trained
 from ablation.evaluate.coco import STATS
 from ablation.evaluate.record import records
-from ablation.train import engine, worker
+from ablation.train import worker
 
 SMALL = {"coco": True, "latency": {"enabled": True, "imgsz": 64, "warmup": 1, "repeats": 3}}
 
@@ -36,7 +37,10 @@ def test_worker_writes_coco_metrics_and_latency_into_result_json(
     assert 0 < result["latency"]["median_ms"] <= result["latency"]["p90_ms"]
     assert (result["latency"]["imgsz"], result["latency"]["repeats"]) == (64, 3)
     files = {k: Path(v) for k, v in result["eval_files"].items()}
-    assert files == {"instances": tmp_path / EVAL_DIR / "instances_val.json", "predictions": tmp_path / EVAL_DIR / "predictions.json"}
+    assert files == {
+        "instances": tmp_path / EVAL_DIR / "instances_val.json",
+        "predictions": tmp_path / EVAL_DIR / "predictions.json",
+    }
     instances, predictions = (json.loads(f.read_text()) for f in files.values())
     assert len(instances["images"]) == 4 and instances["annotations"]
     image_ids = {i["id"] for i in instances["images"]}
@@ -58,11 +62,16 @@ def test_disabled_parts_are_not_measured(shapes: Path, tmp_path: Path) -> None:
 
 def test_a_bad_evaluate_config_is_recorded_not_raised(shapes: Path, tmp_path: Path) -> None:
     out = evaluate_trained(job(shapes, latency={"imgsz": "big"}), None, tmp_path)
-    assert out["latency_error"] == out["coco_error"] and "invalid literal for int() with base 10: 'big'" in out["coco_error"]
+    assert (
+        out["latency_error"] == out["coco_error"]
+        and "invalid literal for int() with base 10: 'big'" in out["coco_error"]
+    )
 
 
 def test_settings_default_when_the_job_has_none() -> None:
-    assert Settings.from_config(None) == Settings(coco=True, latency=True, latency_imgsz=640, latency_warmup=5, latency_repeats=30)
+    assert Settings.from_config(None) == Settings(
+        coco=True, latency=True, latency_imgsz=640, latency_warmup=5, latency_repeats=30
+    )
 
 
 def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
@@ -70,15 +79,35 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
     predictions.write_text("[]")
     result = {
         "coco": {"AP": 0.25, "AP50": 0.5},
-        "latency": {"median_ms": 2.0, "p90_ms": 3.0, "device": "cpu (2 threads)", "precision": "fp32", "imgsz": 64, "warmup": 1, "repeats": 3},
+        "latency": {
+            "median_ms": 2.0,
+            "p90_ms": 3.0,
+            "device": "cpu (2 threads)",
+            "precision": "fp32",
+            "imgsz": 64,
+            "warmup": 1,
+            "repeats": 3,
+        },
         "eval_files": {"predictions": str(predictions), "instances": str(tmp_path / "gone.json")},
-        "coco_source": "upstream final validation", "coco_seconds": 1.5, "latency_seconds": 4.0,
+        "coco_source": "upstream final validation",
+        "coco_seconds": 1.5,
+        "latency_seconds": 4.0,
     }
     logged = records(result)
-    assert logged.metrics == {"coco/AP": 0.25, "coco/AP50": 0.5, "latency_ms": 2.0, "latency_p90_ms": 3.0,
-                              "coco_seconds": 1.5, "latency_seconds": 4.0}
+    assert logged.metrics == {
+        "coco/AP": 0.25,
+        "coco/AP50": 0.5,
+        "latency_ms": 2.0,
+        "latency_p90_ms": 3.0,
+        "coco_seconds": 1.5,
+        "latency_seconds": 4.0,
+    }
     assert logged.params == {
-        "latency_device": "cpu (2 threads)", "latency_imgsz": "64", "latency_repeats": "3", "latency_warmup": "1", "latency_precision": "fp32",
+        "latency_device": "cpu (2 threads)",
+        "latency_imgsz": "64",
+        "latency_repeats": "3",
+        "latency_warmup": "1",
+        "latency_precision": "fp32",
         "coco_source": "upstream final validation",
     }
     assert logged.tags == {} and logged.artifacts == [predictions] and logged.folder == "eval"

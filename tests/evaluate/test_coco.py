@@ -35,11 +35,14 @@ def as_results(instances: dict, score: float = 0.9) -> list[dict]:
 @pytest.fixture
 def two_images(tmp_path: Path) -> Dataset:
     # a: one box and the same row twice (upstream drops duplicates); b: a polygon; c: no label file
-    return write_dataset(tmp_path, {
-        "a": "0 0.5 0.5 0.2 0.4\n0 0.5 0.5 0.2 0.4\n1 0.1 0.2 0.2 0.4\n",
-        "b": "1 0.1 0.1 0.3 0.1 0.3 0.5 0.1 0.5\n",
-        "c": None,
-    })
+    return write_dataset(
+        tmp_path,
+        {
+            "a": "0 0.5 0.5 0.2 0.4\n0 0.5 0.5 0.2 0.4\n1 0.1 0.2 0.2 0.4\n",
+            "b": "1 0.1 0.1 0.3 0.1 0.3 0.5 0.1 0.5\n",
+            "c": None,
+        },
+    )
 
 
 def test_yolo_boxes_become_pixel_boxes_with_coco_ids(two_images: Dataset) -> None:
@@ -52,7 +55,14 @@ def test_yolo_boxes_become_pixel_boxes_with_coco_ids(two_images: Dataset) -> Non
     ]
     first, second, polygon = instances["annotations"]
     # centre (50, 25), 20 x 20 px
-    assert first == {"id": 1, "image_id": 1, "category_id": 0, "bbox": [40.0, 15.0, 20.0, 20.0], "area": 400.0, "iscrowd": 0}
+    assert first == {
+        "id": 1,
+        "image_id": 1,
+        "category_id": 0,
+        "bbox": [40.0, 15.0, 20.0, 20.0],
+        "area": 400.0,
+        "iscrowd": 0,
+    }
     assert second["bbox"] == [0.0, 0.0, 20.0, 20.0] and second["category_id"] == 1
     # polygon x 0.1..0.3, y 0.1..0.5 → its box
     assert polygon["image_id"] == 2 and polygon["bbox"] == [10.0, 5.0, 20.0, 20.0] and polygon["id"] == 3
@@ -69,7 +79,9 @@ def test_an_image_upstream_rejects_is_left_out_and_named(tmp_path: Path) -> None
 
 
 def test_duplicate_label_rows_are_dropped_by_value_not_by_text(tmp_path: Path) -> None:
-    data = write_dataset(tmp_path, {"a": "0 0.5 0.5 0.2 0.4\n0 0.50 0.500 0.2 0.40\n0.0 5e-1 0.5 0.2 0.4\n1 0.5 0.5 0.2 0.4\n"})
+    data = write_dataset(
+        tmp_path, {"a": "0 0.5 0.5 0.2 0.4\n0 0.50 0.500 0.2 0.40\n0.0 5e-1 0.5 0.2 0.4\n1 0.5 0.5 0.2 0.4\n"}
+    )
     assert [a["category_id"] for a in yolo_to_coco(data)["annotations"]] == [0, 1]
 
 

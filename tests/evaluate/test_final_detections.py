@@ -17,7 +17,9 @@ def rows(score: float) -> torch.Tensor:
     return torch.tensor([[1.0, 2.0, 11.0, 22.0, score, 1.0, 99.0]])
 
 
-def validate(callbacks: Callbacks, score: float, images: tuple[str, ...] = ("/d/images/val/a.png", "/d/images/val/b.png")) -> None:
+def validate(
+    callbacks: Callbacks, score: float, images: tuple[str, ...] = ("/d/images/val/a.png", "/d/images/val/b.png")
+) -> None:
     """What val.run reports through the callbacks, for images with detections."""
     callbacks.run("on_val_start")
     for path in images:
@@ -46,7 +48,9 @@ def test_a_standalone_validation_is_kept_and_an_unknown_image_is_an_error() -> N
     detections = Detections()
     callbacks = detections.register(Callbacks())
     validate(callbacks, 0.5, ("/d/images/val/a.png", "/d/images/val/../val/c.png"))
-    with pytest.raises(CocoError, match=r"^upstream validated /d/images/val/c\.png, which is not in the COCO instances of data\.yaml$"):
+    with pytest.raises(
+        CocoError, match=r"^upstream validated /d/images/val/c\.png, which is not in the COCO instances of data\.yaml$"
+    ):
         detections.results({Path("/d/images/val/a.png"): 1}, "data.yaml")
 
 

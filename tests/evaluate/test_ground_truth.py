@@ -11,22 +11,29 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ablation.evaluate import evaluate_trained
 from ablation.engines.yolov5 import compat
+from ablation.evaluate import evaluate_trained
 
 SMALL = {"coco": True, "latency": {"enabled": False}}
 ROTATIONS = {"0.jpg": 6, "1.jpg": 8, "2.jpg": 3, "10.jpg": 1, "11.png": 6}  # numeric file names, EXIF orientations
 
 
 def job(data: Path, **options: object) -> dict:
-    return {"options": {"data": str(data), "imgsz": 64, "batch_size": 2, "workers": 0, "device": "cpu", **options}, "evaluate": SMALL}
+    return {
+        "options": {"data": str(data), "imgsz": 64, "batch_size": 2, "workers": 0, "device": "cpu", **options},
+        "evaluate": SMALL,
+    }
 
 
 def evaluated(data: Path, best: Path, folder: Path, **options: object) -> tuple[dict, dict, list]:
     out = evaluate_trained(job(data, **options), best, folder)
     assert "coco_error" not in out, out["coco_error"]
     files = out["eval_files"]
-    return out["coco"], json.loads(Path(files["instances"]).read_text()), json.loads(Path(files["predictions"]).read_text())
+    return (
+        out["coco"],
+        json.loads(Path(files["instances"]).read_text()),
+        json.loads(Path(files["predictions"]).read_text()),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +54,9 @@ def rotated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def rotated_evaluated(rotated: Path, best_pt: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, list]:
+def rotated_evaluated(
+    rotated: Path, best_pt: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict, dict, list]:
     return evaluated(rotated, best_pt, tmp_path_factory.mktemp("job"))
 
 
@@ -94,21 +103,38 @@ def test_predictions_equal_upstreams_save_json_on_numeric_file_names(
     compat.provide_fonts()
     with compat.trusted_checkpoints(best_pt.parent):
         val.run(
-            data=str(rotated), weights=str(best_pt), batch_size=4, imgsz=64, conf_thres=0.001, iou_thres=0.6, max_det=300,
-            device="cpu", workers=0, half=True, save_json=True, project=str(tmp_path), name="upstream", plots=False,
+            data=str(rotated),
+            weights=str(best_pt),
+            batch_size=4,
+            imgsz=64,
+            conf_thres=0.001,
+            iou_thres=0.6,
+            max_det=300,
+            device="cpu",
+            workers=0,
+            half=True,
+            save_json=True,
+            project=str(tmp_path),
+            name="upstream",
+            plots=False,
         )
     theirs = json.loads((tmp_path / "upstream" / "best_predictions.json").read_text())  # image_id = int(file stem)
     stems = {i["id"]: int(Path(i["file_name"]).stem) for i in instances["images"]}
     assert len(predictions) == len(theirs) > 0
 
     def rows(results: list[dict], image_id: dict | None = None) -> np.ndarray:
-        table = [[(image_id or {}).get(r["image_id"], r["image_id"]), r["category_id"], r["score"], *r["bbox"]] for r in results]
+        table = [
+            [(image_id or {}).get(r["image_id"], r["image_id"]), r["category_id"], r["score"], *r["bbox"]]
+            for r in results
+        ]
         return np.array(sorted(table))
 
     assert np.allclose(rows(predictions, stems), rows(theirs), atol=2e-3)  # same images, classes, scores, pixels
 
 
-def test_single_cls_scores_against_single_class_ground_truth(shapes: Path, best_pt_single: Path, tmp_path: Path) -> None:
+def test_single_cls_scores_against_single_class_ground_truth(
+    shapes: Path, best_pt_single: Path, tmp_path: Path
+) -> None:
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -123,8 +149,16 @@ def test_single_cls_scores_against_single_class_ground_truth(shapes: Path, best_
         for row in (shapes.parent / "labels" / "val" / f"{image.stem}.txt").read_text().split("\n")[:-1]:
             _, x, y, w, h = (float(v) for v in row.split())
             box = [(x - w / 2) * width, (y - h / 2) * height, w * width, h * height]
-            truth["annotations"].append({"id": len(truth["annotations"]) + 1, "image_id": image_id, "category_id": 0,
-                                         "bbox": box, "area": box[2] * box[3], "iscrowd": 0})
+            truth["annotations"].append(
+                {
+                    "id": len(truth["annotations"]) + 1,
+                    "image_id": image_id,
+                    "category_id": 0,
+                    "bbox": box,
+                    "area": box[2] * box[3],
+                    "iscrowd": 0,
+                }
+            )
     assert [i["file_name"] for i in instances["images"]] == [f"images/val/{p.name}" for p in images]
     (tmp_path / "truth.json").write_text(json.dumps(truth))
     gt = COCO(str(tmp_path / "truth.json"))

@@ -58,10 +58,21 @@ def test_passes_run_with_a_fresh_processes_flags_and_trainings_flags_come_back()
     time the model without them."""
     seen: list[tuple[bool, bool, bool]] = []
     model = tiny_model()
-    model.register_forward_pre_hook(lambda *_: seen.append(
-        (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)))
-    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    model.register_forward_pre_hook(
+        lambda *_: seen.append(
+            (
+                torch.are_deterministic_algorithms_enabled(),
+                torch.backends.cudnn.deterministic,
+                torch.backends.cudnn.benchmark,
+            )
+        )
+    )
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     torch.use_deterministic_algorithms(True, warn_only=True)  # as train.deterministic=warn leaves them
     torch.backends.cudnn.deterministic = True
     try:
@@ -74,7 +85,7 @@ def test_passes_run_with_a_fresh_processes_flags_and_trainings_flags_come_back()
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
 
 
-def test_best_pt_is_loaded_fused_in_eval_mode_and_fp32_on_cpu(best_pt) -> None:  # noqa: ANN001 - fixture
+def test_best_pt_is_loaded_fused_in_eval_mode_and_fp32_on_cpu(best_pt) -> None:
     from ablation.evaluate.latency import load_inference_model
 
     model = load_inference_model(best_pt, "cpu")

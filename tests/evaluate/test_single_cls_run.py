@@ -24,8 +24,16 @@ def one_class_truth(data_root: Path) -> dict:
         for row in (data_root / "labels" / "val" / f"{image.stem}.txt").read_text().splitlines():
             _, x, y, w, h = (float(v) for v in row.split())
             box = [(x - w / 2) * width, (y - h / 2) * height, w * width, h * height]
-            truth["annotations"].append({"id": len(truth["annotations"]) + 1, "image_id": image_id, "category_id": 0,
-                                         "bbox": box, "area": box[2] * box[3], "iscrowd": 0})
+            truth["annotations"].append(
+                {
+                    "id": len(truth["annotations"]) + 1,
+                    "image_id": image_id,
+                    "category_id": 0,
+                    "bbox": box,
+                    "area": box[2] * box[3],
+                    "iscrowd": 0,
+                }
+            )
     return truth
 
 
@@ -37,18 +45,23 @@ def test_a_single_class_run_of_a_five_class_set(tmp_path: Path) -> None:
     from pycocotools.cocoeval import COCOeval
     from yolov5.models.yolo import Model
 
-    from ablation.plan.preflight.check import quiet_upstream
     from ablation.engines.yolov5.paths import model_yaml
+    from ablation.plan.preflight.check import quiet_upstream
 
     args = [*TINY, "train.single_cls=true", "evaluate.latency.enabled=false", f"tracking.uri={store_uri(tmp_path)}"]
     done = ablation("ablation.run", *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     client = MlflowClient(store_uri(tmp_path))
-    (run,) = [r for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id])
-              if r.data.tags.get("config_hash")]
+    (run,) = [
+        r
+        for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id])
+        if r.data.tags.get("config_hash")
+    ]
     assert run.info.status == "FINISHED" and "coco_error" not in run.data.tags
     with quiet_upstream():
-        assert run.data.metrics["params"] == sum(p.numel() for p in Model(str(model_yaml("yolov5n")), nc=1).parameters())
+        assert run.data.metrics["params"] == sum(
+            p.numel() for p in Model(str(model_yaml("yolov5n")), nc=1).parameters()
+        )
     folder = Path(client.download_artifacts(run.info.run_id, "eval", str(tmp_path / "artifacts")))
     instances = json.loads((folder / "instances_val.json").read_text())
     assert instances["categories"] == [{"id": 0, "name": "item"}]

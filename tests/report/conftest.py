@@ -23,11 +23,26 @@ DELTAS = {
 COSTS = {"none": (1.77e6, 4.2, 3.0), "se": (1.80e6, 4.3, 3.6), "simam": (1.77e6, 4.2, 3.1), "eca": (1.78e6, 4.25, 3.3)}
 
 
-def log_run(store: Store, name: str, attention: str, seed: int, metrics: dict[str, float], status: str = "FINISHED",
-            baseline: str = "none", artifacts: dict[str, object] | None = None) -> str:
+def log_run(
+    store: Store,
+    name: str,
+    attention: str,
+    seed: int,
+    metrics: dict[str, float],
+    status: str = "FINISHED",
+    baseline: str = "none",
+    artifacts: dict[str, object] | None = None,
+) -> str:
     group = f"g-{attention}"
-    tags = {"config_hash": f"{group}-s{seed}", "group_hash": group, "baseline_hash": f"g-{baseline}-s{seed}",
-            "attention": attention, "placement": "-" if attention == "none" else "neck", "model": "yolov5n", "seed": str(seed)}
+    tags = {
+        "config_hash": f"{group}-s{seed}",
+        "group_hash": group,
+        "baseline_hash": f"g-{baseline}-s{seed}",
+        "attention": attention,
+        "placement": "-" if attention == "none" else "neck",
+        "model": "yolov5n",
+        "seed": str(seed),
+    }
     if status != "FINISHED":
         tags["error"] = "RuntimeError: <boom> & co"
     run_id = store.start(name, tags)
@@ -50,7 +65,15 @@ def values(attention: str, seed: int) -> dict[str, float]:
     delta = DELTAS[attention][SEEDS.index(seed)] if attention in DELTAS else 0.0
     params, gflops, latency = COSTS[attention]
     m = BASE[seed] + delta
-    return {"mAP50-95": m, "mAP50": 2 * m, "precision": 0.5, "recall": 0.5, "params": params, "gflops": gflops, "latency_ms": latency}
+    return {
+        "mAP50-95": m,
+        "mAP50": 2 * m,
+        "precision": 0.5,
+        "recall": 0.5,
+        "params": params,
+        "gflops": gflops,
+        "latency_ms": latency,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,9 @@ from ablation.track import Store
 
 
 def grid_and_runs(configs: int, seeds: int, effects: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    runs = simulate.simulate_runs(simulate.Scenario(configs=configs, seeds=seeds, effects=effects, effect=8.0), np.random.default_rng(seed))
+    runs = simulate.simulate_runs(
+        simulate.Scenario(configs=configs, seeds=seeds, effects=effects, effect=8.0), np.random.default_rng(seed)
+    )
     return simulate.grid_frame(runs), runs
 
 
@@ -41,8 +43,16 @@ def test_only_configs_that_could_still_reach_a_verdict_get_more_seeds() -> None:
 
 
 def test_a_config_whose_raw_p_is_below_alpha_is_never_closed() -> None:
-    table = pd.DataFrame({"group_hash": ["a", "b"], "verdict": ["no evidence"] * 2, "pairs": [3, 3],
-                          "delta": [0.001, 0.0], "delta_sd": [0.0001, 0.05], "p_value": [0.01, 1.0]})
+    table = pd.DataFrame(
+        {
+            "group_hash": ["a", "b"],
+            "verdict": ["no evidence"] * 2,
+            "pairs": [3, 3],
+            "delta": [0.001, 0.0],
+            "delta_sd": [0.0001, 0.05],
+            "p_value": [0.01, 1.0],
+        }
+    )
     assert states(table, Design(start=2, max_seeds=4)).to_dict() == {"a": "open", "b": "closed"}
 
 
@@ -57,18 +67,34 @@ def test_the_budget_caps_the_runs_and_design_errors_are_one_sentence() -> None:
 
 
 def entries_of(runs: pd.DataFrame) -> list[GridEntry]:
-    return [GridEntry(r["name"], "yolov5n", r["attention"], r["placement"], OmegaConf.create({"seed": int(r["seed"])}),
-                      config_hash=r["config_hash"], group_hash=r["group_hash"], baseline_hash=r["baseline_hash"])
-            for r in runs.to_dict("records")]
+    return [
+        GridEntry(
+            r["name"],
+            "yolov5n",
+            r["attention"],
+            r["placement"],
+            OmegaConf.create({"seed": int(r["seed"])}),
+            config_hash=r["config_hash"],
+            group_hash=r["group_hash"],
+            baseline_hash=r["baseline_hash"],
+        )
+        for r in runs.to_dict("records")
+    ]
 
 
-def test_sweep_rounds_train_in_rounds_skip_finished_and_state_the_runs_saved(store_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sweep_rounds_train_in_rounds_skip_finished_and_state_the_runs_saved(
+    store_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, runs = grid_and_runs(6, 4, 1, seed=2)
     store = Store(store_uri, "adaptive-sweep")
     done = set(runs.loc[runs["seed"] == 0, "config_hash"])  # seed 0 FINISHED in an earlier sweep
     simulate.log_grid(store_uri, "adaptive-sweep", runs[runs["config_hash"].isin(done)])
-    config = OmegaConf.create({"adaptive": {"enabled": True, "start": 2, "step": 1, "budget": None},
-                               "verdict": {"correction": "holm", "alpha": 0.05}})
+    config = OmegaConf.create(
+        {
+            "adaptive": {"enabled": True, "start": 2, "step": 1, "budget": None},
+            "verdict": {"correction": "holm", "alpha": 0.05},
+        }
+    )
     entries = entries_of(runs)
     grid = Triage([e for e in entries if e.config_hash in done], [], [e for e in entries if e.config_hash not in done])
     launched: list[list[str]] = []
@@ -82,6 +108,9 @@ def test_sweep_rounds_train_in_rounds_skip_finished_and_state_the_runs_saved(sto
     assert "c000-s3" in later and len(later) < 2 * 7  # the effect reaches 4 seeds, not every config does
     printed = capsys.readouterr().out
     used = len(done) + sum(map(len, launched))
-    assert f"{used} runs ({used - 7} trained now, 7 already FINISHED) instead of 28 for the fixed design; {28 - used} runs saved" in printed
+    assert (
+        f"{used} runs ({used - 7} trained now, 7 already FINISHED) instead of 28 for the fixed design; {28 - used} runs saved"
+        in printed
+    )
     table = summarise(store_uri, "adaptive-sweep").configs.set_index("group_hash")
     assert table.loc["c000", "verdict"] == "better" and table.loc["c000", "pairs"] == 4

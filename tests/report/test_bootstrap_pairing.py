@@ -12,7 +12,6 @@ from ablation.report.bootstrap import PREDICTIONS, TRUTH, paired_bootstrap
 from ablation.report.cocoap import IOU_50
 from ablation.report.summary import summarise
 from ablation.track import Store
-
 from tests.report.coco_sets import coco_set
 from tests.report.conftest import log_run, values
 
@@ -34,7 +33,14 @@ def sets() -> tuple[dict, list, list]:
 
 def se_row(store_uri: str, experiment: str, base_truth: object, base_predictions: object, truth: dict, good: list):
     store = Store(store_uri, experiment)
-    log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={PREDICTIONS: base_predictions, TRUTH: base_truth})
+    log_run(
+        store,
+        "yolov5n-none",
+        "none",
+        0,
+        values("none", 0),
+        artifacts={PREDICTIONS: base_predictions, TRUTH: base_truth},
+    )
     log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: good, TRUTH: truth})
     return summarise(store_uri, experiment, "mAP50", resamples=100).configs.set_index("name").loc["yolov5n-se-neck"]
 
@@ -47,8 +53,10 @@ def test_runs_validated_on_different_images_are_refused_with_a_warning(
     grown["images"].append({"id": 999, "width": 64, "height": 64, "file_name": "images/val/extra.png"})
     row = se_row(store_uri, "pair-grown", grown, poor, truth, good)
     assert np.isnan(row["boot_delta"]) and np.isnan(row["boot_lo"]) and row["verdict"] == "single seed"
-    reason = ("the two runs were validated on different sets: 0 image(s) only in this run's, 1 only in its "
-              "baseline's (first: images/val/extra.png); retrain one of them on the same set")
+    reason = (
+        "the two runs were validated on different sets: 0 image(s) only in this run's, 1 only in its "
+        "baseline's (first: images/val/extra.png); retrain one of them on the same set"
+    )
     assert row["boot_note"] == reason
     assert f"warning: no image bootstrap for yolov5n-se-neck (seed 0): {reason}\n" in capsys.readouterr().err
 
@@ -59,7 +67,9 @@ def test_runs_validated_on_other_labels_are_refused(store_uri: str, sets: tuple[
     relabelled["annotations"][0]["bbox"] = [1.0, 1.0, 5.0, 5.0]
     row = se_row(store_uri, "pair-relabelled", relabelled, poor, truth, good)
     first = next(i["file_name"] for i in truth["images"] if i["id"] == truth["annotations"][0]["image_id"])
-    assert row["boot_note"].startswith(f"the two runs were validated on different labels: 1 image(s) differ in size or boxes (first: {first})")
+    assert row["boot_note"].startswith(
+        f"the two runs were validated on different labels: 1 image(s) differ in size or boxes (first: {first})"
+    )
     assert np.isnan(row["boot_lo"])
 
 
@@ -76,7 +86,9 @@ def test_the_same_images_numbered_differently_are_paired_by_file_name(
     shifted = [{**d, "image_id": renumber[d["image_id"]]} for d in poor]
     row = se_row(store_uri, "pair-renumbered", theirs, shifted, truth, good)
     expected = paired_bootstrap(truth, good, poor, IOU_50, resamples=100)
-    assert (row["boot_delta"], row["boot_lo"], row["boot_hi"]) == pytest.approx((expected.delta, expected.lo, expected.hi))
+    assert (row["boot_delta"], row["boot_lo"], row["boot_hi"]) == pytest.approx(
+        (expected.delta, expected.lo, expected.hi)
+    )
     assert row["boot_note"] == "paired by file name (the runs numbered the same validation images differently)"
     assert "warning: image bootstrap for yolov5n-se-neck (seed 0): paired by file name" in capsys.readouterr().err
 
@@ -87,13 +99,17 @@ def test_a_failing_bootstrap_is_a_warning_with_its_reason(
     truth, good, _ = sets
     row = se_row(store_uri, "pair-broken", truth, [{"image_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}], truth, good)
     assert row["boot_note"] == "KeyError: 'category_id'" and row["verdict"] == "single seed"
-    assert "warning: no image bootstrap for yolov5n-se-neck (seed 0): KeyError: 'category_id'\n" in capsys.readouterr().err
+    assert (
+        "warning: no image bootstrap for yolov5n-se-neck (seed 0): KeyError: 'category_id'\n" in capsys.readouterr().err
+    )
 
 
 def test_missing_predictions_are_a_warning_naming_the_run(store_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
     store = Store(store_uri, "pair-missing")
     base = log_run(store, "yolov5n-none", "none", 0, values("none", 0))
-    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: [], TRUTH: named(coco_set(1)[0])})
+    log_run(
+        store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: [], TRUTH: named(coco_set(1)[0])}
+    )
     row = summarise(store_uri, "pair-missing", "mAP50", resamples=10).configs.set_index("name").loc["yolov5n-se-neck"]
     reason = f"its baseline ({base}) has no {PREDICTIONS} (evaluation was off, failed, or the run predates it)"
     assert row["boot_note"] == reason

@@ -7,7 +7,6 @@ import pytest
 
 from ablation.report.bootstrap import paired_bootstrap
 from ablation.report.cocoap import IOU_50, IOU_50_95, match
-
 from tests.report.coco_sets import coco_set, crowded_set, pycocotools_ap, resampled
 
 
@@ -49,8 +48,10 @@ def test_ap_of_resamples_at_every_iou_with_over_100_detections_per_image_and_cla
 
 def test_perfect_detections_score_one_and_none_score_zero() -> None:
     truth, _ = coco_set(3, miss=0.0)
-    perfect = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9}
-               for a in truth["annotations"]]
+    perfect = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9}
+        for a in truth["annotations"]
+    ]
     assert match(truth, perfect, IOU_50_95).average_precision() == pytest.approx(1.0)
     assert match(truth, [], IOU_50).average_precision() == 0.0
 

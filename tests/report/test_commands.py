@@ -14,7 +14,6 @@ import pytest
 from ablation.report import command, export
 from ablation.report.bootstrap import PREDICTIONS, TRUTH
 from ablation.track import Store
-
 from tests.report.coco_sets import coco_set, pycocotools_ap
 from tests.report.conftest import SEEDS, log_run, values
 
@@ -42,7 +41,9 @@ def test_report_page_shows_table_figures_and_escaped_names(report: tuple[Path, s
     assert "Holm tests the k-th smallest p at" in text
 
 
-def test_export_rows_per_config_or_per_run(seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_rows_per_config_or_per_run(
+    seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     common = [f"tracking.uri={seeded_store}", "tracking.experiment=synthetic"]
     assert export.main([*common, f"out={tmp_path / 'configs.csv'}"]) == 0
     assert "5 configs written" in capsys.readouterr().out
@@ -53,7 +54,15 @@ def test_export_rows_per_config_or_per_run(seeded_store: str, tmp_path: Path, ca
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert len(configs) == 5 and len(runs) == 15
     assert {"mAP50-95_lo", "mAP50-95_hi", "delta_mAP50-95", "delta_mAP50-95_lo", "verdict", "n"} <= set(configs.columns)
-    assert {"p_value", "p_adjusted", "family_lo", "family_hi", "family_confidence", "min_detectable_delta", "correction"} <= set(configs.columns)
+    assert {
+        "p_value",
+        "p_adjusted",
+        "family_lo",
+        "family_hi",
+        "family_confidence",
+        "min_detectable_delta",
+        "correction",
+    } <= set(configs.columns)
     se = configs.loc["yolov5n-se-neck"]
     assert se["p_value"] < se["p_adjusted"] <= 0.05 and se["family_lo"] > 0 and se["min_detectable_delta"] > 0
     assert "p / p adj (holm)" in printed and "Power: paired seed spread" in printed
@@ -67,14 +76,27 @@ def test_a_wrong_option_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().err.startswith("error: ")
 
 
-def test_one_seed_is_never_a_verdict_and_its_bootstrap_is_labelled(store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_seed_is_never_a_verdict_and_its_bootstrap_is_labelled(
+    store_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     truth, good = coco_set(4, images=30, noise=0.5, miss=0.0)
     _, poor = coco_set(5, images=30, noise=4.0, miss=0.5)
     store = Store(store_uri, "one-seed")
     log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={PREDICTIONS: poor, TRUTH: truth})
     log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: good, TRUTH: truth})
     out = tmp_path / "csv"
-    assert export.main([f"tracking.uri={store_uri}", "tracking.experiment=one-seed", f"out={out}", "metric=mAP50", "bootstrap.resamples=200"]) == 0
+    assert (
+        export.main(
+            [
+                f"tracking.uri={store_uri}",
+                "tracking.experiment=one-seed",
+                f"out={out}",
+                "metric=mAP50",
+                "bootstrap.resamples=200",
+            ]
+        )
+        == 0
+    )
     se = pd.read_csv(out).set_index("name").loc["yolov5n-se-neck"]
     assert se["boot_delta"] == pytest.approx(pycocotools_ap(truth, good)[1] - pycocotools_ap(truth, poor)[1], abs=1e-9)
     # the bootstrap excludes 0, but it covers validation images only: one seed stays "single seed"
@@ -84,10 +106,15 @@ def test_one_seed_is_never_a_verdict_and_its_bootstrap_is_labelled(store_uri: st
     assert "Δ coco/AP50 +" in printed and "better" not in printed and "no paired seed spread yet" in printed
 
 
-def test_metric_is_checked_against_what_the_runs_logged(seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_metric_is_checked_against_what_the_runs_logged(
+    seeded_store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     common = [f"tracking.uri={seeded_store}", "tracking.experiment=synthetic", f"out={tmp_path / 'x.csv'}"]
     assert export.main([*common, "metric=coco/AP"]) == 2
-    assert capsys.readouterr().err.strip() == "error: metric=coco/AP was not logged by these runs; choose one of: mAP50, mAP50-95."
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: metric=coco/AP was not logged by these runs; choose one of: mAP50, mAP50-95."
+    )
     assert command.main([*common, "verdict.correction=bonferroni"]) == 2
     assert "verdict.correction=bonferroni is not one of holm, bh, none" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
@@ -102,7 +129,11 @@ def test_report_opens_in_headless_chromium(report: tuple[Path, str], tmp_path: P
     if find_browser() is None:
         pytest.skip("no Chromium on PATH (apt-get install -y chromium); scripts/report_screenshot.py needs it")
     shot = tmp_path / "report.png"
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "report_screenshot.py"), str(report[0]), str(shot)],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "report_screenshot.py"), str(report[0]), str(shot)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
     assert "4 images, 0 problems" in done.stdout and shot.stat().st_size > 10_000

@@ -36,8 +36,15 @@ def random_family(rng: np.random.Generator, m: int, n: int) -> pd.DataFrame:
     effects = rng.choice([0.0, 0.0, 1.0, -2.5, 4.0], m)
     deltas = effects[:, None] + rng.standard_normal((m, n))
     p = [family.paired_t(d)[1] for d in deltas]
-    return pd.DataFrame({"pairs": n, "delta_mAP50-95": deltas.mean(1), "delta_sd": deltas.std(1, ddof=1), "p_value": p,
-                         "verdict": "no evidence"})
+    return pd.DataFrame(
+        {
+            "pairs": n,
+            "delta_mAP50-95": deltas.mean(1),
+            "delta_sd": deltas.std(1, ddof=1),
+            "p_value": p,
+            "verdict": "no evidence",
+        }
+    )
 
 
 @pytest.mark.parametrize("correction", family.CORRECTIONS)
@@ -45,7 +52,9 @@ def test_the_interval_excludes_zero_exactly_when_the_verdict_is_better_or_worse(
     rng = np.random.default_rng(3)
     decided_any = 0
     for _ in range(40):
-        frame = family_columns(random_family(rng, int(rng.integers(2, 30)), int(rng.integers(2, 7))), "mAP50-95", correction, 0.05)
+        frame = family_columns(
+            random_family(rng, int(rng.integers(2, 30)), int(rng.integers(2, 7))), "mAP50-95", correction, 0.05
+        )
         excludes = (frame["family_lo"] > 0) | (frame["family_hi"] < 0)
         decided = frame["verdict"].isin(("better", "worse"))
         assert (excludes == decided).all()
@@ -56,8 +65,12 @@ def test_the_interval_excludes_zero_exactly_when_the_verdict_is_better_or_worse(
 
 
 def test_holm_intervals_are_bonferronis_when_nothing_is_rejected() -> None:
-    frame = family_columns(random_family(np.random.default_rng(0), 10, 3).assign(**{"delta_mAP50-95": 0.0, "p_value": 1.0}),
-                           "mAP50-95", "holm", 0.05)
+    frame = family_columns(
+        random_family(np.random.default_rng(0), 10, 3).assign(**{"delta_mAP50-95": 0.0, "p_value": 1.0}),
+        "mAP50-95",
+        "holm",
+        0.05,
+    )
     assert frame["family_confidence"].to_numpy() == pytest.approx(1 - 0.05 / 10)
 
 
@@ -68,7 +81,9 @@ def test_the_store_table_carries_raw_and_adjusted_p_values(seeded_store: str) ->
     assert se["p_value"] == pytest.approx(stats.ttest_1samp([0.020, 0.025, 0.030], 0.0).pvalue)
     tested = holm["p_value"].notna()
     assert tested.sum() == 3  # se, simam, eca: the baseline and the failed config are not comparisons
-    assert holm.loc[tested, "p_adjusted"].to_numpy() == pytest.approx(family.adjust(holm.loc[tested, "p_value"], "holm"))
+    assert holm.loc[tested, "p_adjusted"].to_numpy() == pytest.approx(
+        family.adjust(holm.loc[tested, "p_value"], "holm")
+    )
     assert (none.loc[tested, "p_adjusted"] == none.loc[tested, "p_value"]).all()
     assert se["family_confidence"] == pytest.approx(1 - 0.05 / 3)  # the first of Holm's three steps
     assert (holm["correction"] == "holm").all() and holm["min_detectable_delta"].notna().sum() == 3

@@ -15,9 +15,24 @@ CPU, GPU = "cpu (2 threads)", "NVIDIA H100 80GB HBM3"
 def run(attention: str, seed: int, mAP: float, latency: float, device: str) -> dict[str, object]:
     group = f"g-{attention}"
     row: dict[str, object] = {c: np.nan for c in RUN_COLUMNS}
-    row.update(name=f"yolov5n-{attention}-neck", config_hash=f"{group}-s{seed}", group_hash=group, baseline_hash=f"g-none-s{seed}",
-               model="yolov5n", attention=attention, placement="neck", seed=seed, error="", run_id=f"{attention}{seed}",
-               status="FINISHED", latency_device=device, params=1e6, gflops=4.0, latency_ms=latency, latency_p90_ms=latency + 1)
+    row.update(
+        name=f"yolov5n-{attention}-neck",
+        config_hash=f"{group}-s{seed}",
+        group_hash=group,
+        baseline_hash=f"g-none-s{seed}",
+        model="yolov5n",
+        attention=attention,
+        placement="neck",
+        seed=seed,
+        error="",
+        run_id=f"{attention}{seed}",
+        status="FINISHED",
+        latency_device=device,
+        params=1e6,
+        gflops=4.0,
+        latency_ms=latency,
+        latency_p90_ms=latency + 1,
+    )
     row.update({"mAP50": mAP, "mAP50-95": mAP, "coco/AP": np.nan})
     return row
 
@@ -26,7 +41,9 @@ def frame() -> pd.DataFrame:
     rows = []
     for seed in (0, 1, 2):
         rows.append(run("none", seed, 0.30 + seed / 100, 100.0 + seed, CPU))
-        rows.append(run("se", seed, 0.35 + seed / 100, [110.0, 112.0, 5.0][seed], [CPU, CPU, GPU][seed]))  # seed 2 on a GPU
+        rows.append(
+            run("se", seed, 0.35 + seed / 100, [110.0, 112.0, 5.0][seed], [CPU, CPU, GPU][seed])
+        )  # seed 2 on a GPU
         rows.append(run("eca", seed, 0.40 + seed / 100, 4.0, GPU))  # every seed on the GPU: faster and more accurate
         rows.append(run("simam", seed, 0.25 + seed / 100, 105.0 + seed, f"cpu ({1 + seed} threads)"))
     return pd.DataFrame(rows, columns=RUN_COLUMNS)

@@ -19,8 +19,15 @@ from ablation.track import Store
 def config(name: str, attention: str, placement: str, mean: float, half: float | None) -> dict[str, object]:
     lo, hi = (mean - half, mean + half) if half is not None else (np.nan, np.nan)
     verdict = "baseline" if attention == "none" else "no evidence"
-    return {"name": name, "attention": attention, "placement": placement, "verdict": verdict,
-            "mAP50-95": mean, "mAP50-95_lo": lo, "mAP50-95_hi": hi}
+    return {
+        "name": name,
+        "attention": attention,
+        "placement": placement,
+        "verdict": verdict,
+        "mAP50-95": mean,
+        "mAP50-95_lo": lo,
+        "mAP50-95_hi": hi,
+    }
 
 
 @pytest.fixture
@@ -29,7 +36,7 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list:
     axes: list = []
     make = plots._figure
 
-    def capture(*args: float):  # noqa: ANN202 - matplotlib types
+    def capture(*args: float):
         fig, ax = make(*args)
         axes.append(ax)
         return fig, ax
@@ -38,17 +45,21 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list:
     return axes
 
 
-def test_every_config_of_a_model_and_kwargs_sweep_is_its_own_bar_with_its_own_interval(drawn: list, tmp_path: Path) -> None:
+def test_every_config_of_a_model_and_kwargs_sweep_is_its_own_bar_with_its_own_interval(
+    drawn: list, tmp_path: Path
+) -> None:
     # two models and two SE reductions share attention and placement; one config has one seed (no interval)
-    configs = pd.DataFrame([
-        config("yolov5n-none", "none", "-", 0.30, 0.02),
-        config("yolov5s-none", "none", "-", 0.40, 0.02),
-        config("yolov5n-se-neck-reduction=8", "se", "neck", 0.31, None),
-        config("yolov5n-se-neck-reduction=16", "se", "neck", 0.33, 0.01),
-        config("yolov5s-se-neck-reduction=16", "se", "neck", 0.42, 0.03),
-        config("yolov5n-se-after_c3", "se", "after_c3", 0.29, 0.04),
-        config("yolov5n-simam-neck", "simam", "neck", 0.28, 0.05),
-    ])
+    configs = pd.DataFrame(
+        [
+            config("yolov5n-none", "none", "-", 0.30, 0.02),
+            config("yolov5s-none", "none", "-", 0.40, 0.02),
+            config("yolov5n-se-neck-reduction=8", "se", "neck", 0.31, None),
+            config("yolov5n-se-neck-reduction=16", "se", "neck", 0.33, 0.01),
+            config("yolov5s-se-neck-reduction=16", "se", "neck", 0.42, 0.03),
+            config("yolov5n-se-after_c3", "se", "after_c3", 0.29, 0.04),
+            config("yolov5n-simam-neck", "simam", "neck", 0.28, 0.05),
+        ]
+    )
     assert plots.by_attention(configs, "mAP50-95", tmp_path / "bars.png") == tmp_path / "bars.png"
     (ax,) = drawn
     bars = [c for c in ax.containers if isinstance(c, BarContainer)]

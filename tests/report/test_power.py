@@ -9,7 +9,6 @@ import pytest
 
 from ablation.report import power
 from ablation.report.prior import prior_line
-
 from tests.report.conftest import DELTAS
 
 
@@ -42,7 +41,9 @@ def test_pooled_spread_weights_by_degrees_of_freedom() -> None:
 
 def entries(base_group: str, configs: int, seeds: int) -> list[SimpleNamespace]:
     out = [SimpleNamespace(is_baseline=True, group_hash=base_group, seed=s) for s in range(seeds)]
-    return out + [SimpleNamespace(is_baseline=False, group_hash=f"new{i}", seed=s) for i in range(configs) for s in range(seeds)]
+    return out + [
+        SimpleNamespace(is_baseline=False, group_hash=f"new{i}", seed=s) for i in range(configs) for s in range(seeds)
+    ]
 
 
 def test_the_estimate_before_training_uses_earlier_runs_with_the_same_baseline(seeded_store: str, tmp_path) -> None:

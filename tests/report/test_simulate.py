@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ablation.report import simulate
@@ -26,9 +25,13 @@ def test_grids_written_to_mlflow_read_back_through_export_as_simulated(store_uri
     fast = simulate.in_memory_fast(runs)(set(runs["config_hash"])).set_index("group_hash").reindex(exported.index)
     assert len(exported) == 7 and (exported["n"] == 3).all()
     for column in ("p_value", "p_adjusted", "family_lo", "family_hi", "min_detectable_delta", "delta_mAP50-95"):
-        assert exported[column].to_numpy(dtype=float) == pytest.approx(memory.reindex(exported.index)[column].to_numpy(dtype=float), nan_ok=True)
+        assert exported[column].to_numpy(dtype=float) == pytest.approx(
+            memory.reindex(exported.index)[column].to_numpy(dtype=float), nan_ok=True
+        )
         configs = exported.index != simulate.BASELINE  # the fast path leaves the baseline's Δ (0) out
-        assert exported.loc[configs, column].to_numpy(dtype=float) == pytest.approx(fast.loc[configs, column].to_numpy(dtype=float), nan_ok=True)
+        assert exported.loc[configs, column].to_numpy(dtype=float) == pytest.approx(
+            fast.loc[configs, column].to_numpy(dtype=float), nan_ok=True
+        )
     assert (exported["verdict"] == fast["verdict"]).all()
     assert exported.loc["c000", "verdict"] == exported.loc["c001", "verdict"] == "better"
 
@@ -58,7 +61,9 @@ def test_done_when_numbers_at_full_size() -> None:
     tally = simulate.run_grids(real, 100, 5, "holm", Design(start=2, max_seeds=5), seed=11)
     assert tally.power >= 0.8 and tally.grids_with_false <= 10
     assert np.mean(tally.agree) >= 0.9 and tally.runs <= 0.6 * tally.fixed_runs
-    null5 = simulate.run_grids(simulate.Scenario(configs=60, seeds=5), 100, 5, "holm", Design(start=2, max_seeds=5), seed=12)
+    null5 = simulate.run_grids(
+        simulate.Scenario(configs=60, seeds=5), 100, 5, "holm", Design(start=2, max_seeds=5), seed=12
+    )
     assert null5.adaptive_grids_with_false <= 10
 
 
@@ -66,8 +71,21 @@ def test_script_prints_the_table(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "simulate_verdicts.py"), "--grids", "2", "--configs", "8",
-                           "--effects", "1"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "simulate_verdicts.py"),
+            "--grids",
+            "2",
+            "--configs",
+            "8",
+            "--effects",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| null") or line.startswith("| 1 effects")]
     assert len(rows) == 6 and all(line.count("|") == 11 for line in rows)

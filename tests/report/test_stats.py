@@ -9,7 +9,6 @@ from scipy import stats
 
 from ablation.report.stats import pareto_front, t_interval
 from ablation.report.summary import Summary, summarise
-
 from tests.report.conftest import BASE, DELTAS, SEEDS
 
 
@@ -36,7 +35,9 @@ def test_t_interval() -> None:
 
 def test_one_row_per_config_without_the_sweep_run(summary: Summary) -> None:
     configs = by_name(summary)
-    assert sorted(configs.index) == sorted(["yolov5n-none", "yolov5n-se-neck", "yolov5n-simam-neck", "yolov5n-eca-neck", "yolov5n-<gam>&-neck"])
+    assert sorted(configs.index) == sorted(
+        ["yolov5n-none", "yolov5n-se-neck", "yolov5n-simam-neck", "yolov5n-eca-neck", "yolov5n-<gam>&-neck"]
+    )
     assert len(summary.runs) == 5 * len(SEEDS)  # the failed first try of se seed 0 gave way to its FINISHED run
     assert set(configs["seeds"]) == {3} and configs.loc["yolov5n-se-neck", "n"] == 3
 
@@ -57,14 +58,19 @@ def test_paired_differences_and_verdicts(summary: Summary) -> None:
     configs = by_name(summary)
     for attention, deltas in DELTAS.items():
         row = configs.loc[f"yolov5n-{attention}-neck"]
-        assert (row["delta_mAP50-95"], row["delta_mAP50-95_lo"], row["delta_mAP50-95_hi"]) == pytest.approx(by_hand(list(deltas)))
+        assert (row["delta_mAP50-95"], row["delta_mAP50-95_lo"], row["delta_mAP50-95_hi"]) == pytest.approx(
+            by_hand(list(deltas))
+        )
         assert row["pairs"] == 3
     # se is better in every seed although its interval over seeds overlaps the baseline's: pairing
     se, base = configs.loc["yolov5n-se-neck"], configs.loc["yolov5n-none"]
     assert se["mAP50-95_lo"] < base["mAP50-95_hi"]
     assert configs["verdict"].to_dict() == {
-        "yolov5n-se-neck": "better", "yolov5n-simam-neck": "worse", "yolov5n-eca-neck": "no evidence",
-        "yolov5n-none": "baseline", "yolov5n-<gam>&-neck": "failed",
+        "yolov5n-se-neck": "better",
+        "yolov5n-simam-neck": "worse",
+        "yolov5n-eca-neck": "no evidence",
+        "yolov5n-none": "baseline",
+        "yolov5n-<gam>&-neck": "failed",
     }
     runs = summary.runs.set_index(["name", "seed"])
     assert runs.loc[("yolov5n-simam-neck", 1), "delta_mAP50-95"] == pytest.approx(DELTAS["simam"][1])
@@ -83,7 +89,6 @@ def test_pareto_front(summary: Summary) -> None:
 
 def test_single_seed_verdict_without_artifacts(store_uri: str) -> None:
     from ablation.track import Store
-
     from tests.report.conftest import log_run, values
 
     store = Store(store_uri, "one-seed-no-artifacts")
@@ -97,7 +102,6 @@ def test_single_seed_verdict_without_artifacts(store_uri: str) -> None:
 
 def test_duplicate_finished_runs_of_one_config_count_once_the_newest(store_uri: str) -> None:
     from ablation.track import Store
-
     from tests.report.conftest import log_run, values
 
     store = Store(store_uri, "duplicates")
@@ -105,18 +109,21 @@ def test_duplicate_finished_runs_of_one_config_count_once_the_newest(store_uri: 
         log_run(store, "yolov5n-none", "none", seed, values("none", seed))
         log_run(store, "yolov5n-se-neck", "se", seed, {**values("se", seed), "mAP50-95": 0.9})  # an older finished run
         log_run(store, "yolov5n-se-neck", "se", seed, values("se", seed))  # the same config finished again
-    log_run(store, "yolov5n-none", "none", 0, {**values("none", 0), "mAP50-95": 0.1}, status="FAILED")  # a later failed retry
+    log_run(
+        store, "yolov5n-none", "none", 0, {**values("none", 0), "mAP50-95": 0.1}, status="FAILED"
+    )  # a later failed retry
     summary = summarise(store_uri, "duplicates")
     assert len(summary.runs) == 2 * len(SEEDS)
     se = by_name(summary).loc["yolov5n-se-neck"]
     assert (se["seeds"], se["n"], se["pairs"]) == (3, 3, 3)
-    assert (se["delta_mAP50-95"], se["delta_mAP50-95_lo"], se["delta_mAP50-95_hi"]) == pytest.approx(by_hand(list(DELTAS["se"])))
+    assert (se["delta_mAP50-95"], se["delta_mAP50-95_lo"], se["delta_mAP50-95_hi"]) == pytest.approx(
+        by_hand(list(DELTAS["se"]))
+    )
     assert by_name(summary).loc["yolov5n-none", "mAP50-95"] == pytest.approx(np.mean(list(BASE.values())))
 
 
 def test_a_missing_baseline_seed_pairs_the_other_seeds_only(store_uri: str) -> None:
     from ablation.track import Store
-
     from tests.report.conftest import log_run, values
 
     store = Store(store_uri, "missing-baseline-seed")
@@ -128,6 +135,10 @@ def test_a_missing_baseline_seed_pairs_the_other_seeds_only(store_uri: str) -> N
     se = by_name(summary).loc["yolov5n-se-neck"]
     assert (se["n"], se["pairs"]) == (3, 2)
     assert se["mAP50-95"] == pytest.approx(np.mean([BASE[s] + DELTAS["se"][i] for i, s in enumerate(SEEDS)]))
-    assert (se["delta_mAP50-95"], se["delta_mAP50-95_lo"], se["delta_mAP50-95_hi"]) == pytest.approx(by_hand(list(DELTAS["se"][:2])))
+    assert (se["delta_mAP50-95"], se["delta_mAP50-95_lo"], se["delta_mAP50-95_hi"]) == pytest.approx(
+        by_hand(list(DELTAS["se"][:2]))
+    )
     runs = summary.runs.set_index(["name", "seed"])
-    assert np.isnan(runs.loc[("yolov5n-se-neck", 2), "delta_mAP50-95"]) and pd.isna(runs.loc[("yolov5n-se-neck", 2), "baseline_run_id"])
+    assert np.isnan(runs.loc[("yolov5n-se-neck", 2), "delta_mAP50-95"]) and pd.isna(
+        runs.loc[("yolov5n-se-neck", 2), "baseline_run_id"]
+    )

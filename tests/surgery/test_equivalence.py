@@ -13,12 +13,11 @@ import pytest
 import torch
 from torch import nn
 
-import ablation
 from ablation.attention import ATTENTION, Entry
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.weights import carry_state_dict
-from ablation.engines.yolov5.paths import model_yaml
 
 
 class Probe(nn.Module):
@@ -73,7 +72,8 @@ def test_identity_insertion_preserves_the_network(model: str, placement: dict, p
 FAST_SIZES = ("yolov5s", "yolov5n6")
 SIZES = [
     pytest.param(f"yolov5{s}{p}", marks=[] if f"yolov5{s}{p}" in FAST_SIZES else [pytest.mark.slow])
-    for p in ("", "6") for s in "nsmlx"
+    for p in ("", "6")
+    for s in "nsmlx"
 ]
 
 

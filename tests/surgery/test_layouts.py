@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.channels import output_channels
-from ablation.engines.yolov5.paths import model_yaml
 
 
 def base(name: str) -> ModelSpec:
@@ -46,7 +46,20 @@ def test_simam_after_every_backbone_c3_yolov5s() -> None:
     spec = place("yolov5s", "simam", "after_c3")
     modules = [l.module for l in spec.layers]
     assert modules[:14] == [
-        "Conv", "Conv", "C3", "SimAM", "Conv", "C3", "SimAM", "Conv", "C3", "SimAM", "Conv", "C3", "SimAM", "SPPF",
+        "Conv",
+        "Conv",
+        "C3",
+        "SimAM",
+        "Conv",
+        "C3",
+        "SimAM",
+        "Conv",
+        "C3",
+        "SimAM",
+        "Conv",
+        "C3",
+        "SimAM",
+        "SPPF",
     ]
     assert [spec.layers[i].args[0] for i in (3, 6, 9, 12)] == [64, 128, 256, 512]
     # The head reads P4 and P3 from the attention outputs after base layers 6 and 4.
@@ -111,7 +124,7 @@ def test_channel_table_matches_upstream_parse_model() -> None:
         model = build_model(model_yaml(name)).eval()
         seen: dict[int, int] = {}
         for i, layer in enumerate(model.model[:-1]):
-            layer.register_forward_hook(lambda m, inp, out, i=i: seen.__setitem__(i, out.shape[1]))
+            layer.register_forward_hook(lambda m, inp, out, i=i, seen=seen: seen.__setitem__(i, out.shape[1]))
         with torch.no_grad():
             model(torch.rand(1, 3, 128, 128))
         assert [seen[i] for i in range(len(model.model) - 1)] == output_channels(base(name))[:-1], name

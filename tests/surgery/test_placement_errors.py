@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ablation.plan.surgery import ModelSpec, ModelYamlError, Placement, PlacementError, apply
 from ablation.engines.yolov5.paths import model_yaml
+from ablation.plan.surgery import ModelSpec, ModelYamlError, Placement, PlacementError, apply
 
 
 def spec(name: str = "yolov5s") -> ModelSpec:

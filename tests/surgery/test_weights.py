@@ -9,14 +9,20 @@ from pathlib import Path
 import pytest
 import torch
 
+from ablation.engines.yolov5 import compat
+from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, SurgeryResult, apply
 from ablation.plan.surgery.weights import (
-    ANCHORS, BaseWeights, CheckpointError, Transfer, check_base, layer_of, read_checkpoint, transfer_weights,
+    ANCHORS,
+    BaseWeights,
+    CheckpointError,
+    Transfer,
+    check_base,
+    layer_of,
+    read_checkpoint,
+    transfer_weights,
 )
-from ablation.engines.yolov5 import compat
-from ablation.engines.yolov5.paths import model_yaml
-
 from tests.checkpoints import random_base, save_like_upstream
 
 BASE_NC, DATA_NC = 3, 5
@@ -82,7 +88,9 @@ def test_every_base_tensor_lands_in_its_new_layer_bit_equal(
 def p6_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, torch.Tensor], BaseWeights]:
     model = random_base(P6, BASE_NC)
     path = save_like_upstream(model, tmp_path_factory.mktemp("ckpt") / "p6.pt")
-    return {k: v.clone() for k, v in model.state_dict().items()}, check_base(read_checkpoint(path), model_yaml(P6), str(path), P6)
+    return {k: v.clone() for k, v in model.state_dict().items()}, check_base(
+        read_checkpoint(path), model_yaml(P6), str(path), P6
+    )
 
 
 @pytest.mark.parametrize("placement", P6_PLACEMENTS, ids=lambda p: Placement.from_config(p).label)
@@ -94,13 +102,17 @@ def test_a_p6_model_s_tensors_land_in_their_new_layers_bit_equal(
     record = transferred_like_upstream((result, yaml), state, checked, DATA_NC, tmp_path)
     assert record.count == f"{len(state) - 9}/{len(state)}"  # Detect at 4 scales: 8 convolution tensors + anchors
     assert {layer_of(k) for k in record.skipped} == {P6_DETECT}
-    assert record.skipped[f"model.{P6_DETECT}.m.3.weight"].startswith("shape [24, 256, 1, 1] in the checkpoint, [30, 256, 1, 1]")
+    assert record.skipped[f"model.{P6_DETECT}.m.3.weight"].startswith(
+        "shape [24, 256, 1, 1] in the checkpoint, [30, 256, 1, 1]"
+    )
     for layer in P6_LAYERS:  # the P6 stage of backbone and head, every tensor of it
         keys = [k for k in state if layer_of(k) == layer]
         assert keys and all(record.moved[f"model.{result.index_map[layer]}.{k.split('.', 2)[2]}"] == k for k in keys)
 
 
-def test_a_p6_detect_of_the_same_class_count_moves_whole(p6_base: tuple[dict[str, torch.Tensor], BaseWeights], tmp_path: Path) -> None:
+def test_a_p6_detect_of_the_same_class_count_moves_whole(
+    p6_base: tuple[dict[str, torch.Tensor], BaseWeights], tmp_path: Path
+) -> None:
     state, checked = p6_base
     result, yaml = surgery({"name": "neck"}, tmp_path, P6)  # SE after 23, 26, 29 and 32: Detect 33 -> 37
     record = transferred_like_upstream((result, yaml), state, checked, BASE_NC, tmp_path)
@@ -109,7 +121,11 @@ def test_a_p6_detect_of_the_same_class_count_moves_whole(p6_base: tuple[dict[str
 
 
 def transferred_like_upstream(
-    surgery_result: tuple[SurgeryResult, Path], state: dict[str, torch.Tensor], checked: BaseWeights, nc: int, tmp_path: Path
+    surgery_result: tuple[SurgeryResult, Path],
+    state: dict[str, torch.Tensor],
+    checked: BaseWeights,
+    nc: int,
+    tmp_path: Path,
 ) -> Transfer:
     """Transfer, then start the way upstream's train.py does: upstream keeps exactly the remapped
     tensors, each bit-equal to its source in its own layer; every other tensor keeps its own init."""
@@ -150,19 +166,25 @@ def test_same_class_count_transfers_detect_but_keeps_the_new_anchors(
     assert record.moved[f"model.{DETECT + 1}.m.0.weight"] == f"model.{DETECT}.m.0.weight"
 
 
-def test_detect_tensors_of_another_class_count_are_listed_with_their_shapes(checked: BaseWeights, tmp_path: Path) -> None:
+def test_detect_tensors_of_another_class_count_are_listed_with_their_shapes(
+    checked: BaseWeights, tmp_path: Path
+) -> None:
     result, yaml = surgery({"name": "before_sppf"}, tmp_path)
     record = transfer_weights(checked, result.index_map, yaml, DATA_NC, tmp_path / "start.pt")
     why = record.skipped[f"model.{DETECT}.m.0.weight"]
-    assert why == ("shape [24, 64, 1, 1] in the checkpoint, [30, 64, 1, 1] in the new model "
-                   "(Detect: 3 classes in the checkpoint, 5 in the new model)")
+    assert why == (
+        "shape [24, 64, 1, 1] in the checkpoint, [30, 64, 1, 1] in the new model "
+        "(Detect: 3 classes in the checkpoint, 5 in the new model)"
+    )
     text = record.report().splitlines()
     assert text[0] == f"# {record.count} base tensors transferred; not transferred (7):"
     assert f"model.{DETECT}.m.0.weight\t{why}" in text
     assert "model.9.cv1.conv.weight -> model.10.cv1.conv.weight" in text  # SPPF moved behind SE
 
 
-def test_upstreams_name_matching_alone_loads_sppf_into_a_c3(base: tuple[dict[str, torch.Tensor], Path], tmp_path: Path) -> None:
+def test_upstreams_name_matching_alone_loads_sppf_into_a_c3(
+    base: tuple[dict[str, torch.Tensor], Path], tmp_path: Path
+) -> None:
     """Why the remap exists: after SE after layer 4, name+shape matching fills layer 9 (now a C3)
     with SPPF tensors; the remap never does."""
     from yolov5.utils.general import intersect_dicts
@@ -170,12 +192,18 @@ def test_upstreams_name_matching_alone_loads_sppf_into_a_c3(base: tuple[dict[str
     state, _ = base
     result, yaml = surgery({"name": "custom", "after": [4]}, tmp_path)
     new = build_model(yaml, BASE_NC).state_dict()
-    wrong = {k for k in intersect_dicts(state, new, exclude=["anchor"]) if state[k].dim() and layer_of(k) not in (0, 1, 2, 3, 4)}
+    wrong = {
+        k
+        for k in intersect_dicts(state, new, exclude=["anchor"])
+        if state[k].dim() and layer_of(k) not in (0, 1, 2, 3, 4)
+    }
     assert "model.9.cv1.conv.weight" in wrong  # SPPF's cv1 [128, 256, 1, 1] into the C3 now at 9
 
 
 @pytest.mark.parametrize("form", ["stripped", "during_training", "state_dict"])
-def test_upstream_checkpoints_and_state_dicts_read_alike(form: str, base: tuple[dict[str, torch.Tensor], Path], tmp_path: Path) -> None:
+def test_upstream_checkpoints_and_state_dicts_read_alike(
+    form: str, base: tuple[dict[str, torch.Tensor], Path], tmp_path: Path
+) -> None:
     state, _ = base
     model = random_base("yolov5n", BASE_NC)
     path = tmp_path / "w.pt"
@@ -190,23 +218,31 @@ def test_upstream_checkpoints_and_state_dicts_read_alike(form: str, base: tuple[
 
 def test_a_checkpoint_of_another_model_is_refused(tmp_path: Path) -> None:
     path = save_like_upstream(random_base("yolov5s", 80), tmp_path / "s.pt")
-    with pytest.raises(CheckpointError, match=re.escape(
-        f"checkpoint {path} does not match model yolov5n (layer 0: model.0.conv.weight is [32, 3, 6, 6] in the "
-        "checkpoint, [16, 3, 6, 6] in yolov5n); pass a checkpoint of the base model."
-    )):
+    with pytest.raises(
+        CheckpointError,
+        match=re.escape(
+            f"checkpoint {path} does not match model yolov5n (layer 0: model.0.conv.weight is [32, 3, 6, 6] in the "
+            "checkpoint, [16, 3, 6, 6] in yolov5n); pass a checkpoint of the base model."
+        ),
+    ):
         check_base(read_checkpoint(path), model_yaml("yolov5n"), str(path), "yolov5n")
 
 
 def test_a_checkpoint_of_a_modified_model_is_refused(tmp_path: Path) -> None:
     result, yaml = surgery({"name": "before_sppf"}, tmp_path)
     torch.save(build_model(yaml, BASE_NC).state_dict(), tmp_path / "se.pt")
-    with pytest.raises(CheckpointError, match=r"^checkpoint \S+se\.pt does not match model yolov5n \(layer 9: model\.9\.\S+ is "):
+    with pytest.raises(
+        CheckpointError, match=r"^checkpoint \S+se\.pt does not match model yolov5n \(layer 9: model\.9\.\S+ is "
+    ):
         check_base(read_checkpoint(tmp_path / "se.pt"), model_yaml("yolov5n"), str(tmp_path / "se.pt"), "yolov5n")
 
 
 def test_unreadable_and_missing_files_are_one_sentence(tmp_path: Path) -> None:
     (tmp_path / "bad.pt").write_text("not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"^cannot read checkpoint \S+bad\.pt \(UnpicklingError: .*\); pass a file saved by torch\.save"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"^cannot read checkpoint \S+bad\.pt \(UnpicklingError: .*\); pass a file saved by torch\.save",
+    ):
         read_checkpoint(tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match=r"^checkpoint \S+none\.pt not found; pass train\.weights=/absolute/path"):
         read_checkpoint(tmp_path / "none.pt")

@@ -19,9 +19,18 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 # 1 epoch at 64 px on 16 images: every stage of a real run, in seconds.
 TINY = [
-    "model=yolov5n", "train.epochs=1", "train.imgsz=64", "train.batch=4", "train.workers=0",
-    "train.device=cpu", "data.train=16", "data.val=8", "data.imgsz=64",
-    "evaluate.latency.imgsz=64", "evaluate.latency.warmup=1", "evaluate.latency.repeats=3",
+    "model=yolov5n",
+    "train.epochs=1",
+    "train.imgsz=64",
+    "train.batch=4",
+    "train.workers=0",
+    "train.device=cpu",
+    "data.train=16",
+    "data.val=8",
+    "data.imgsz=64",
+    "evaluate.latency.imgsz=64",
+    "evaluate.latency.warmup=1",
+    "evaluate.latency.repeats=3",
 ]
 WITH_FAULTY_MODULES = [f"hydra.searchpath=[file://{FIXTURES / 'conf'}]"]
 
@@ -83,7 +92,11 @@ def plain_upstream(data: Path, out: Path, **options: object) -> Path:
     env = {**compat.launch_environ(), "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
     plain = subprocess.run(
         [sys.executable, "-c", PLAIN_UPSTREAM, str(data), str(out), json.dumps(options)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert plain.returncode == 0, plain.stderr[-3000:]
     return out / "upstream" / "results.csv"

@@ -16,14 +16,23 @@ FAST_DATA = ["data.train=8", "data.val=4", "data.imgsz=64"]
 
 def test_an_impossible_placement_stops_the_sweep_before_anything_trains(tmp_path: Path) -> None:
     done = ablation(
-        "ablation.run", "attention=se,simam", "placement=neck", "placement.scales=[P6]", "model=yolov5n", *FAST_DATA,
-        f"tracking.uri={store_uri(tmp_path)}", "hydra.sweep.dir=sweep", cwd=tmp_path, timeout=300,
+        "ablation.run",
+        "attention=se,simam",
+        "placement=neck",
+        "placement.scales=[P6]",
+        "model=yolov5n",
+        *FAST_DATA,
+        f"tracking.uri={store_uri(tmp_path)}",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        timeout=300,
     )
     assert done.returncode == 2, done.stderr[-2000:]
     failed = [line for line in done.stderr.splitlines() if line.startswith("FAILED ")]
     assert failed == [
         f"FAILED yolov5n-{name}-neck-P6: placement neck asks for scale(s) P6 but this model detects at P3, P4, P5; "
-        "set placement.scales to a subset of those." for name in ("se", "simam")
+        "set placement.scales to a subset of those."
+        for name in ("se", "simam")
     ]
     assert "2 of 3 configs cannot train; nothing was trained." in done.stderr
     client = MlflowClient(store_uri(tmp_path))

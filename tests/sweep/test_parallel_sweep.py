@@ -12,7 +12,6 @@ from mlflow.tracking import MlflowClient
 
 from ablation.config.grid import CONF_DIR
 from ablation.engines.yolov5.train import EPOCH_KEYS
-
 from tests.sweep.conftest import TINY, ablation, store_uri
 
 
@@ -28,8 +27,14 @@ def test_parallel_launcher_config_composes() -> None:
 @pytest.mark.slow
 def test_two_jobs_in_parallel_into_one_store(tmp_path: Path) -> None:
     done = ablation(
-        "ablation.run", *TINY, "attention=se", "placement=neck", "hydra/launcher=parallel",
-        f"tracking.uri={store_uri(tmp_path)}", "hydra.sweep.dir=sweep", cwd=tmp_path,
+        "ablation.run",
+        *TINY,
+        "attention=se",
+        "placement=neck",
+        "hydra/launcher=parallel",
+        f"tracking.uri={store_uri(tmp_path)}",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     client = MlflowClient(store_uri(tmp_path))

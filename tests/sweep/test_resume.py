@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ablation.engines.yolov5.train import EPOCH_KEYS
 from ablation.engines.yolov5 import compat
-
+from ablation.engines.yolov5.train import EPOCH_KEYS
 from tests.sweep.conftest import TINY, read_results, store_uri
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
@@ -28,8 +27,13 @@ def start(folder: Path, *args: str, env: dict[str, str] | None = None) -> subpro
     env = {**compat.launch_environ(), "ABLATION_QUIET": "1", "TMPDIR": str(folder / "tmp"), **(env or {})}
     (folder / "tmp").mkdir(exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "ablation.run", *args], cwd=folder, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [sys.executable, "-m", "ablation.run", *args],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 
@@ -72,7 +76,8 @@ def config_runs(folder: Path) -> tuple[MlflowClient, dict[str, list]]:
 def assert_every_epoch_once(client: MlflowClient, run_id: str) -> None:
     for key in EPOCH_KEYS:
         assert [m.step for m in client.get_metric_history(run_id, key)] in (
-            list(range(EPOCHS)), [*range(EPOCHS), EPOCHS]  # + upstream's final validation of best.pt
+            list(range(EPOCHS)),
+            [*range(EPOCHS), EPOCHS],  # + upstream's final validation of best.pt
         ), key
 
 
@@ -165,7 +170,8 @@ def test_a_killed_submitter_loses_nothing_and_no_config_trains_twice_at_once(tmp
         assert (outputs / "results.csv").is_file() and (outputs / "report.html").is_file()
     client, runs = config_runs(tmp_path)
     assert {name: [r.info.status for r in rs] for name, rs in runs.items()} == {
-        "yolov5n-none": ["FINISHED"], "yolov5n-se-neck": ["FINISHED"]
+        "yolov5n-none": ["FINISHED"],
+        "yolov5n-se-neck": ["FINISHED"],
     }
     assert runs["yolov5n-none"][0].data.tags["resumed"] == "1"
     for [run] in runs.values():

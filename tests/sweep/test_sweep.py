@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from ablation.engines.yolov5 import compat
 from ablation.engines.yolov5.train import EPOCH_KEYS
 from ablation.engines.yolov5.train import FINAL_KEYS as VALIDATED_AGAIN
-from ablation.engines.yolov5 import compat
-
 from tests.sweep.conftest import TINY, WITH_FAULTY_MODULES, ablation, store_uri
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
@@ -27,7 +26,13 @@ FINAL_KEYS = {"mAP50", "mAP50-95", "precision", "recall", "params", "gflops", "t
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("sweep")
-    args = [*TINY, "attention=se,crash,killed", "placement=neck", *WITH_FAULTY_MODULES, f"tracking.uri={store_uri(folder)}"]
+    args = [
+        *TINY,
+        "attention=se,crash,killed",
+        "placement=neck",
+        *WITH_FAULTY_MODULES,
+        f"tracking.uri={store_uri(folder)}",
+    ]
     (folder / "tmp").mkdir()
     first = ablation("ablation.run", *args, cwd=folder, env={"TMPDIR": str(folder / "tmp")})
     client = MlflowClient(store_uri(folder))
@@ -41,8 +46,10 @@ def test_failed_configs_do_not_stop_the_sweep(sweep: dict) -> None:
     assert first.returncode == 1, first.stderr[-3000:]
     status = {name: r.info.status for name, r in runs.items() if not name.startswith("sweep")}
     assert status == {
-        "yolov5n-none": "FINISHED", "yolov5n-se-neck": "FINISHED",
-        "yolov5n-crash-neck": "FAILED", "yolov5n-killed-neck": "FAILED",
+        "yolov5n-none": "FINISHED",
+        "yolov5n-se-neck": "FINISHED",
+        "yolov5n-crash-neck": "FAILED",
+        "yolov5n-killed-neck": "FAILED",
     }
     failures = [line for line in first.stderr.splitlines() if line.startswith("FAILED ")]
     assert len(failures) == 2
@@ -107,7 +114,11 @@ def test_every_finished_run_has_coco_metrics_latency_and_eval_files(sweep: dict)
         assert all(0.0 <= v <= 1.0 for k, v in metrics.items() if k.startswith("coco/"))
         assert 0 < metrics["latency_ms"] <= metrics["latency_p90_ms"]
         assert [m.step for m in client.get_metric_history(run.info.run_id, "coco/AP50")] == [1]  # step = epochs
-        assert params["latency_imgsz"] == "64" and params["latency_repeats"] == "3" and params["latency_precision"] == "fp32"
+        assert (
+            params["latency_imgsz"] == "64"
+            and params["latency_repeats"] == "3"
+            and params["latency_precision"] == "fp32"
+        )
         assert params["latency_device"] == f"cpu ({params['torch_threads']} threads)"
         eval_files = {a.path for a in client.list_artifacts(run.info.run_id, "eval")}
         assert eval_files == {"eval/instances_val.json", "eval/predictions.json"}
@@ -117,7 +128,10 @@ def test_training_child_has_the_threads_of_a_plain_process(sweep: dict) -> None:
     # Upstream's import sets OMP_NUM_THREADS (cpu_count - 1, at most 8) for the whole process; a
     # training child that inherited it would train slower, with other float sums, than upstream.
     fresh = subprocess.run(
-        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"], env=compat.launch_environ(), capture_output=True, text=True
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+        env=compat.launch_environ(),
+        capture_output=True,
+        text=True,
     )
     for name in ("yolov5n-none", "yolov5n-se-neck"):
         assert sweep["runs"][name].data.params["torch_threads"] == fresh.stdout.strip(), name
@@ -128,7 +142,9 @@ def test_per_epoch_metrics_equal_upstream_results_csv(sweep: dict) -> None:
     path = client.download_artifacts(run.info.run_id, "results.csv", str(sweep["folder"] / "dl"))
     with open(path) as f:
         row = {k.strip(): float(v) for k, v in next(csv.DictReader(f)).items()}
-    logged = {k: client.get_metric_history(run.info.run_id, k)[0].value for k in ("train/box_loss", "mAP50", "mAP50-95")}
+    logged = {
+        k: client.get_metric_history(run.info.run_id, k)[0].value for k in ("train/box_loss", "mAP50", "mAP50-95")
+    }
     assert logged["train/box_loss"] == pytest.approx(row["train/box_loss"], abs=1e-5)
     assert logged["mAP50"] == pytest.approx(row["metrics/mAP_0.5"], abs=1e-5)
     assert logged["mAP50-95"] == pytest.approx(row["metrics/mAP_0.5:0.95"], abs=1e-5)
@@ -161,11 +177,18 @@ def test_rerun_only_runs_what_is_not_finished_then_export(sweep: dict) -> None:
     assert float(se["params"]) > float(base["params"]) and se["epochs"] == "1" and se["imgsz"] == "64"
     assert "yolov5n-se-neck" in done.stdout and "mAP50-95" in done.stdout
 
-    done = ablation("ablation.export", f"tracking.uri={store_uri(folder)}", f"out={out}", cwd=folder)  # one row per config
+    done = ablation(
+        "ablation.export", f"tracking.uri={store_uri(folder)}", f"out={out}", cwd=folder
+    )  # one row per config
     with out.open() as f:
         verdicts = {r["name"]: r["verdict"] for r in csv.DictReader(f)}
     assert verdicts["yolov5n-none"] == "baseline" and verdicts["yolov5n-crash-neck"] == "failed"
-    assert verdicts["yolov5n-se-neck"] in {"single seed", "better", "worse", "no evidence"}  # image bootstrap when eval/ exists
+    assert verdicts["yolov5n-se-neck"] in {
+        "single seed",
+        "better",
+        "worse",
+        "no evidence",
+    }  # image bootstrap when eval/ exists
 
 
 def test_ctrl_c_is_recorded_and_a_rerun_finishes_the_sweep(tmp_path: Path) -> None:
@@ -173,8 +196,14 @@ def test_ctrl_c_is_recorded_and_a_rerun_finishes_the_sweep(tmp_path: Path) -> No
     command = [sys.executable, "-m", "ablation.run", *args]
     env = {**compat.launch_environ(), "ABLATION_QUIET": "1"}
     sweep = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 600
     while not any('"metrics"' in e.read_text() for e in tmp_path.glob("runs/*/0/events.jsonl")):  # the baseline trains
@@ -190,13 +219,23 @@ def test_ctrl_c_is_recorded_and_a_rerun_finishes_the_sweep(tmp_path: Path) -> No
         os.killpg(sweep.pid, 0)
     client = MlflowClient(store_uri(tmp_path))
     runs = {r.info.run_name: r for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id])}
-    assert {name: r.info.status for name, r in runs.items()} == {"yolov5n-none": "KILLED", next(n for n in runs if n.startswith("sweep")): "KILLED"}
+    assert {name: r.info.status for name, r in runs.items()} == {
+        "yolov5n-none": "KILLED",
+        next(n for n in runs if n.startswith("sweep")): "KILLED",
+    }
     assert "interrupted" in runs["yolov5n-none"].data.tags["error"]
 
     again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
-    finished = [r for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id]) if r.info.status == "FINISHED"]
-    assert sorted(r.info.run_name for r in finished if not r.info.run_name.startswith("sweep")) == ["yolov5n-none", "yolov5n-se-neck"]
+    finished = [
+        r
+        for r in client.search_runs([client.get_experiment_by_name("ablation").experiment_id])
+        if r.info.status == "FINISHED"
+    ]
+    assert sorted(r.info.run_name for r in finished if not r.info.run_name.startswith("sweep")) == [
+        "yolov5n-none",
+        "yolov5n-se-neck",
+    ]
 
 
 @pytest.mark.parametrize(

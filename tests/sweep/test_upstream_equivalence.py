@@ -12,7 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.sweep.conftest import ablation, make_foreign_dataset, plain_upstream, read_results, store_uri, trained_results
+from tests.sweep.conftest import (
+    ablation,
+    make_foreign_dataset,
+    plain_upstream,
+    read_results,
+    store_uri,
+    trained_results,
+)
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 
@@ -24,10 +31,22 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("equivalence")
     data = make_foreign_dataset(folder / "foreign", imgsz=IMGSZ, counts=(16, 8))
     ours = ablation(
-        "ablation.run", "model=yolov5n", "attention=se", "placement=backbone_end", f"data.path={data}",
-        f"train.epochs={EPOCHS}", f"train.imgsz={IMGSZ}", f"train.batch={BATCH}", "train.workers=0",
-        "train.device=cpu", f"tracking.uri={store_uri(folder)}", "hydra.sweep.dir=sweep",
-        "evaluate.latency.imgsz=64", "evaluate.latency.warmup=1", "evaluate.latency.repeats=3", cwd=folder,
+        "ablation.run",
+        "model=yolov5n",
+        "attention=se",
+        "placement=backbone_end",
+        f"data.path={data}",
+        f"train.epochs={EPOCHS}",
+        f"train.imgsz={IMGSZ}",
+        f"train.batch={BATCH}",
+        "train.workers=0",
+        "train.device=cpu",
+        f"tracking.uri={store_uri(folder)}",
+        "hydra.sweep.dir=sweep",
+        "evaluate.latency.imgsz=64",
+        "evaluate.latency.warmup=1",
+        "evaluate.latency.repeats=3",
+        cwd=folder,
     )
     assert ours.returncode == 0, ours.stderr[-3000:]
     runs = trained_results(folder / "sweep")

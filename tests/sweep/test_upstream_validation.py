@@ -15,7 +15,14 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests.sweep.conftest import ablation, make_foreign_dataset, plain_upstream, read_results, store_uri, trained_results
+from tests.sweep.conftest import (
+    ablation,
+    make_foreign_dataset,
+    plain_upstream,
+    read_results,
+    store_uri,
+    trained_results,
+)
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 
@@ -29,9 +36,19 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], 
     folder = tmp_path_factory.mktemp("validation")
     data = make_foreign_dataset(folder / "tiles", imgsz=256, counts=(32, 16), single_class=True)
     ours = ablation(
-        "ablation.run", "model=yolov5n", "attention=none", "train.noplots=true,false", f"data.path={data}",
-        f"train.epochs={EPOCHS}", f"train.imgsz={IMGSZ}", f"train.batch={BATCH}", "train.workers=0",
-        "train.device=cpu", f"tracking.uri={store_uri(folder)}", "hydra.sweep.dir=sweep", cwd=folder,
+        "ablation.run",
+        "model=yolov5n",
+        "attention=none",
+        "train.noplots=true,false",
+        f"data.path={data}",
+        f"train.epochs={EPOCHS}",
+        f"train.imgsz={IMGSZ}",
+        f"train.batch={BATCH}",
+        "train.workers=0",
+        "train.device=cpu",
+        f"tracking.uri={store_uri(folder)}",
+        "hydra.sweep.dir=sweep",
+        cwd=folder,
     )
     assert ours.returncode == 0, ours.stderr[-3000:]
     runs = trained_results(folder / "sweep")
@@ -61,11 +78,16 @@ def test_mlflow_holds_the_values_of_results_csv(trained: tuple[dict[str, Path], 
     rows = read_results(runs["yolov5n-none-noplots=true"])
     mlflow.set_tracking_uri(store_uri(folder))
     [run] = mlflow.search_runs(
-        experiment_names=["ablation"], filter_string="tags.mlflow.runName = 'yolov5n-none-noplots=true'",
+        experiment_names=["ablation"],
+        filter_string="tags.mlflow.runName = 'yolov5n-none-noplots=true'",
         output_format="list",
     )
     client = mlflow.MlflowClient()
-    for ours, upstream in (("val/box_loss", "val/box_loss"), ("mAP50", "metrics/mAP_0.5"), ("recall", "metrics/recall")):
+    for ours, upstream in (
+        ("val/box_loss", "val/box_loss"),
+        ("mAP50", "metrics/mAP_0.5"),
+        ("recall", "metrics/recall"),
+    ):
         history = sorted((m.step, m.value) for m in client.get_metric_history(run.info.run_id, ours))
         logged = [value for step, value in history if step < EPOCHS]
         assert [f"{v:.5g}" for v in logged] == [f"{float(r[upstream]):.5g}" for r in rows]

@@ -52,8 +52,15 @@ def test_server_script_passes_the_same_uri_to_mlflow_server(tmp_path: Path) -> N
         stub.write_text(f'#!/bin/sh\ncat >/dev/null\necho "{tool} $*" >>"{tmp_path}/calls"\n')
         stub.chmod(0o755)
     env = {**os.environ, "MLFLOW": str(bin_dir / "mlflow")}
-    subprocess.run(["bash", ROOT / "scripts/mlflow_server.sh", PLAIN, tmp_path / "artifacts", "5999"],
-                   env=env, check=True, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    subprocess.run(
+        ["bash", ROOT / "scripts/mlflow_server.sh", PLAIN, tmp_path / "artifacts", "5999"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     calls = (tmp_path / "calls").read_text().splitlines()
     assert calls[0].split()[1:3] == ["-", resolve_uri(PLAIN)]  # the schema check before the workers start
     server = calls[1].split()

@@ -35,7 +35,7 @@ def http_server() -> Iterator[callable]:
 
     def start(status: int, body: bytes = b"") -> str:
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -56,8 +56,11 @@ def http_server() -> Iterator[callable]:
 
 @pytest.mark.parametrize("uri", ["sqlite:////shared/mlflow.db", "file:///shared/mlruns"])
 def test_slurm_refuses_single_host_stores(uri: str) -> None:
-    with pytest.raises(TrackingError, match=rf"^hydra/launcher=slurm runs jobs on other nodes, but tracking.uri {uri} "
-                                            r"is a single-host store .* pass tracking.uri=http://HOST:PORT\.$"):
+    with pytest.raises(
+        TrackingError,
+        match=rf"^hydra/launcher=slurm runs jobs on other nodes, but tracking.uri {uri} "
+        r"is a single-host store .* pass tracking.uri=http://HOST:PORT\.$",
+    ):
         check_store(uri, "ablation", SLURM, "slurm")
 
 
@@ -69,20 +72,25 @@ def test_local_launchers_keep_sqlite(tmp_path: Path) -> None:
 def test_unreachable_server_is_refused_in_seconds() -> None:
     uri = f"http://127.0.0.1:{closed_port()}"
     start = time.monotonic()
-    with pytest.raises(TrackingError, match=rf"^the MLflow tracking server {uri} cannot be reached \(connection refused\); "
-                                            r"start it \(scripts/mlflow_server.sh\) or fix tracking.uri\.$"):
+    with pytest.raises(
+        TrackingError,
+        match=rf"^the MLflow tracking server {uri} cannot be reached \(connection refused\); "
+        r"start it \(scripts/mlflow_server.sh\) or fix tracking.uri\.$",
+    ):
         check_store(uri, "ablation", SLURM, "slurm")
     assert time.monotonic() - start < 5  # one request, no retries (MLflow's would take minutes)
 
 
-def test_server_that_answers_with_an_error_is_refused(http_server) -> None:  # noqa: ANN001
+def test_server_that_answers_with_an_error_is_refused(http_server) -> None:
     uri = http_server(503, b"database unavailable")
-    with pytest.raises(TrackingError, match=r"answered HTTP 503 \(database unavailable\); check the server and its database\.$"):
+    with pytest.raises(
+        TrackingError, match=r"answered HTTP 503 \(database unavailable\); check the server and its database\.$"
+    ):
         check_reachable(uri, "ablation")
 
 
 @pytest.mark.parametrize("status", [200, 404])  # 404: the experiment does not exist yet
-def test_server_that_answers_is_accepted(http_server, status: int) -> None:  # noqa: ANN001
+def test_server_that_answers_is_accepted(http_server, status: int) -> None:
     check_reachable(http_server(status, b"{}"), "ablation")
 
 
@@ -90,17 +98,27 @@ def test_sweep_refuses_slurm_with_sqlite_before_planning(tmp_path: Path) -> None
     """The sweep's own check, on the config Hydra composes for `hydra/launcher=slurm`."""
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        config = compose("run", ["hydra/launcher=slurm", f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path}"],
-                         return_hydra_config=True)
-    with pytest.raises(SweepError, match=rf"^hydra/launcher=slurm runs jobs on other nodes, but tracking.uri {uri} is a single-host store"):
+        config = compose(
+            "run",
+            ["hydra/launcher=slurm", f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path}"],
+            return_hydra_config=True,
+        )
+    with pytest.raises(
+        SweepError,
+        match=rf"^hydra/launcher=slurm runs jobs on other nodes, but tracking.uri {uri} is a single-host store",
+    ):
         check_tracking(config)
     assert not (tmp_path / "mlflow.db").exists()
 
 
 def test_dashboard_links_to_the_runs_table() -> None:
-    assert dashboard("http://head:5000/", "7") == ["Dashboard: http://head:5000/#/experiments/7/runs?workflowType=machine_learning"]
+    assert dashboard("http://head:5000/", "7") == [
+        "Dashboard: http://head:5000/#/experiments/7/runs?workflowType=machine_learning"
+    ]
     command, link = dashboard("sqlite:////data/mlflow.db", "3")
-    assert command.startswith("Dashboard: ") and command.endswith("mlflow ui --backend-store-uri sqlite:////data/mlflow.db")
+    assert command.startswith("Dashboard: ") and command.endswith(
+        "mlflow ui --backend-store-uri sqlite:////data/mlflow.db"
+    )
     assert link == "  then open http://127.0.0.1:5000/#/experiments/3/runs?workflowType=machine_learning"
 
 
@@ -132,8 +150,11 @@ def test_a_sweep_checks_its_store_once_and_creates_a_new_one_after_planning(
     monkeypatch.setattr(remote, "check_store", lambda uri, *a: checks.append(uri) or real(uri, *a))
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        config = compose("run", [f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path}", "verdict.correction=bh"],
-                         return_hydra_config=True)
+        config = compose(
+            "run",
+            [f"tracking.uri={uri}", f"hydra.sweep.dir={tmp_path}", "verdict.correction=bh"],
+            return_hydra_config=True,
+        )
     store = open_store(config)
     grid = triage(store, ["entry"], stale_after_s=60)  # type: ignore[list-item] - nothing is read from it
     assert store is None and grid.todo == ["entry"] and not (tmp_path / "mlflow.db").exists()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablation.plan.preflight import build_model
-from ablation.train import devices
 from ablation.engines.yolov5 import compat
 from ablation.engines.yolov5.paths import model_yaml
+from ablation.plan.preflight import build_model
+from ablation.train import devices
 
 
 @pytest.fixture

@@ -11,20 +11,24 @@ from pathlib import Path
 
 import pytest
 
+from ablation.engines.yolov5 import compat
 from ablation.train import isolate
 from ablation.train.isolate import CHILDREN, child_environ
 from ablation.train.worker import ERROR, RESULT
-from ablation.engines.yolov5 import compat
 
 
 def write_job(folder: Path, **options: object) -> Path:
     job = folder / "job.json"
-    job.write_text(json.dumps({"options": {"weights": "", "epochs": 1, "device": "cpu", "project": str(folder), **options}}))
+    job.write_text(
+        json.dumps({"options": {"weights": "", "epochs": 1, "device": "cpu", "project": str(folder), **options}})
+    )
     return job
 
 
 @pytest.mark.slow
-def test_a_failing_child_returns_1_with_its_traceback_and_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_child_returns_1_with_its_traceback_and_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     job = write_job(tmp_path, data=str(tmp_path / "missing.yaml"), cfg="yolov5n.yaml")
     code = CHILDREN.run(job, tmp_path / "train.log", {}, echo=False)
     assert code == 1
@@ -127,7 +131,9 @@ def test_a_child_that_died_before_its_job_leaves_its_output_in_the_log(
 ) -> None:
     early = tmp_path / "early.log"
     with early.open("wb") as out:
-        dead = subprocess.Popen([sys.executable, "-c", "print('broken install'); raise SystemExit(3)"], stdin=subprocess.PIPE, stdout=out)
+        dead = subprocess.Popen(
+            [sys.executable, "-c", "print('broken install'); raise SystemExit(3)"], stdin=subprocess.PIPE, stdout=out
+        )
     dead.wait()
     monkeypatch.setattr(CHILDREN, "claim", lambda env: isolate.Standby(dead, env, early))
     job = write_job(tmp_path, data="unused.yaml", cfg="yolov5n.yaml")
@@ -140,7 +146,10 @@ def test_a_waiting_child_without_a_job_exits_quietly(tmp_path: Path) -> None:
     early = tmp_path / "early.log"
     early.write_text("")
     done = subprocess.run(
-        [sys.executable, "-m", "ablation.train.worker", "--standby", str(early)], input=b"", capture_output=True, timeout=300
+        [sys.executable, "-m", "ablation.train.worker", "--standby", str(early)],
+        input=b"",
+        capture_output=True,
+        timeout=300,
     )
     assert done.returncode == 0 and done.stderr == b"" and not early.exists()
 
@@ -175,17 +184,22 @@ def test_sigterm_to_a_slurm_task_stops_its_training_child_and_is_noted(monkeypat
 
 # `scontrol show job -o` as Slurm 22 printed it in a task's SIGTERM handler after `scontrol requeue`
 # (JobState=COMPLETING, Restarts=1; after `scancel` the same with Restarts=0).
-SHOWN = ("JobId=20 JobName=term_probe.sh UserId=root(0) JobState=COMPLETING Reason=None Dependency=(null) "
-         "Requeue=1 Restarts={restarts} BatchFlag=1 Reboot=0 ExitCode=0:0")
+SHOWN = (
+    "JobId=20 JobName=term_probe.sh UserId=root(0) JobState=COMPLETING Reason=None Dependency=(null) "
+    "Requeue=1 Restarts={restarts} BatchFlag=1 Reboot=0 ExitCode=0:0"
+)
 
 
-@pytest.mark.parametrize(("restarts", "restart_count", "requeued"), [
-    (1, None, True),   # requeued during its first run
-    (0, None, False),  # cancelled (or out of time) in its first run
-    (1, "1", False),   # cancelled after one requeue
-    (2, "1", True),    # requeued again
-    (None, None, True),  # no answer: left to Slurm's accounting
-])
+@pytest.mark.parametrize(
+    ("restarts", "restart_count", "requeued"),
+    [
+        (1, None, True),  # requeued during its first run
+        (0, None, False),  # cancelled (or out of time) in its first run
+        (1, "1", False),  # cancelled after one requeue
+        (2, "1", True),  # requeued again
+        (None, None, True),  # no answer: left to Slurm's accounting
+    ],
+)
 def test_a_slurm_task_tells_a_requeue_from_a_cancel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restarts: int | None, restart_count: str | None, requeued: bool
 ) -> None:

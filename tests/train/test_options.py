@@ -12,7 +12,6 @@ from omegaconf import OmegaConf
 from ablation.config.grid import CONF_DIR, expand
 from ablation.sweep.core import SweepError, plan_sweep
 from ablation.train.options import RULES, option_errors, upstream_options
-
 from tests.sweep.conftest import TINY, ablation, store_uri
 
 DEFAULTS = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "train" / "default.yaml"))
@@ -32,9 +31,15 @@ def test_the_defaults_and_the_demo_are_valid_and_every_option_has_a_rule() -> No
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"epochs": 0}, "train.epochs=0 is not valid: expected a whole number of epochs, at least 1; e.g. train.epochs=100."),
-        ({"batch": -3}, "train.batch=-3 is not valid: expected a batch size of at least 1, or -1 for upstream's "
-                        "AutoBatch; e.g. train.batch=16."),
+        (
+            {"epochs": 0},
+            "train.epochs=0 is not valid: expected a whole number of epochs, at least 1; e.g. train.epochs=100.",
+        ),
+        (
+            {"batch": -3},
+            "train.batch=-3 is not valid: expected a batch size of at least 1, or -1 for upstream's "
+            "AutoBatch; e.g. train.batch=16.",
+        ),
         ({"epochs": 2.5}, "train.epochs=2.5 is not valid: expected a whole number of epochs"),
         ({"imgsz": "640"}, "train.imgsz=640 is not valid: expected an image size in pixels"),
         ({"workers": -1}, "train.workers=-1 is not valid"),
@@ -59,8 +64,20 @@ def test_a_bad_option_is_one_clause_naming_the_fix(changes: dict, message: str) 
 
 @pytest.mark.parametrize(
     "changes",
-    [{"batch": -1}, {"device": 0}, {"device": "0,1"}, {"device": "cuda:0"}, {"device": "cpu"}, {"cache": "disk"},
-     {"cache": None}, {"freeze": [0, 1, 2]}, {"label_smoothing": 0}, {"save_period": 5}, {"amp": True}, {"bucket": ""}],
+    [
+        {"batch": -1},
+        {"device": 0},
+        {"device": "0,1"},
+        {"device": "cuda:0"},
+        {"device": "cpu"},
+        {"cache": "disk"},
+        {"cache": None},
+        {"freeze": [0, 1, 2]},
+        {"label_smoothing": 0},
+        {"save_period": 5},
+        {"amp": True},
+        {"bucket": ""},
+    ],
 )
 def test_what_upstream_accepts_is_accepted(changes: dict) -> None:
     assert errors_with(**changes) == ""
@@ -72,9 +89,14 @@ def test_every_bad_option_is_named_in_one_sentence() -> None:
 
 
 def test_planning_refuses_the_grid_before_anything_trains(tmp_path: Path) -> None:
-    entries = expand("run", ["model=yolov5n", "attention=se", "train.epochs=0", "train.batch=-3", f"data.root={tmp_path}"])
-    with pytest.raises(SweepError, match=r"^2 of 2 configs cannot train; nothing was trained\.\nFAILED yolov5n-none: "
-                                         r"train\.epochs=0 is not valid.*; train\.batch=-3 is not valid") as err:
+    entries = expand(
+        "run", ["model=yolov5n", "attention=se", "train.epochs=0", "train.batch=-3", f"data.root={tmp_path}"]
+    )
+    with pytest.raises(
+        SweepError,
+        match=r"^2 of 2 configs cannot train; nothing was trained\.\nFAILED yolov5n-none: "
+        r"train\.epochs=0 is not valid.*; train\.batch=-3 is not valid",
+    ) as err:
         plan_sweep(entries, tmp_path / "plan", entries[0].cfg.preflight)
     assert "FAILED yolov5n-se-neck: train.epochs=0" in str(err.value)
     assert not list((tmp_path / "plan").glob("*.yaml"))  # refused before the surgery, the dataset and preflight
@@ -83,8 +105,15 @@ def test_planning_refuses_the_grid_before_anything_trains(tmp_path: Path) -> Non
 @pytest.mark.slow  # a real command line in its own process
 def test_the_command_exits_2_with_no_run_and_no_job_folder(tmp_path: Path) -> None:
     done = ablation(
-        "ablation.run", *TINY, "attention=se", "train.epochs=0", "train.batch=-3", f"tracking.uri={store_uri(tmp_path)}",
-        "hydra.sweep.dir=sweep", cwd=tmp_path, timeout=300,
+        "ablation.run",
+        *TINY,
+        "attention=se",
+        "train.epochs=0",
+        "train.batch=-3",
+        f"tracking.uri={store_uri(tmp_path)}",
+        "hydra.sweep.dir=sweep",
+        cwd=tmp_path,
+        timeout=300,
     )
     assert done.returncode == 2, done.stderr[-2000:]
     failed = [line for line in done.stderr.splitlines() if line.startswith("FAILED ")]

@@ -17,9 +17,8 @@ import torch
 from torch import nn
 from yolov5.models.common import C3
 
-from ablation.engines.yolov5.registration import C3FamilyMeta
-
 from ablation.attention.registry import ATTENTION
+from ablation.engines.yolov5.registration import C3FamilyMeta
 
 POINTS = ("bottleneck_in", "skip_in", "concat")
 

@@ -26,16 +26,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablation.engines.yolov5 import compat
-
 from ablation import setup
+from ablation.engines.yolov5 import compat
 
 # Order of the values upstream passes to ``on_fit_epoch_end`` (train.py's ``log_vals``).
 EPOCH_KEYS = (
-    "train/box_loss", "train/obj_loss", "train/cls_loss",
-    "precision", "recall", "mAP50", "mAP50-95",
-    "val/box_loss", "val/obj_loss", "val/cls_loss",
-    "lr/pg0", "lr/pg1", "lr/pg2",
+    "train/box_loss",
+    "train/obj_loss",
+    "train/cls_loss",
+    "precision",
+    "recall",
+    "mAP50",
+    "mAP50-95",
+    "val/box_loss",
+    "val/obj_loss",
+    "val/cls_loss",
+    "lr/pg0",
+    "lr/pg1",
+    "lr/pg2",
 )
 RESUME_CHECKPOINT = "resume.pt"  # beside upstream's last.pt, in <save_dir>/weights
 FINAL_KEYS = ("precision", "recall", "mAP50", "mAP50-95", "val/box_loss", "val/obj_loss", "val/cls_loss")
@@ -134,7 +142,9 @@ def train_upstream(
             return  # upstream repeats the hook for the final validation of best.pt
         bad = [k for k in EPOCH_KEYS[:3] if not math.isfinite(values[k])]
         if bad:
-            raise NonFiniteLoss(f"{bad[0]} became {values[bad[0]]} at epoch {epoch}; lower the learning rate or check the module.")
+            raise NonFiniteLoss(
+                f"{bad[0]} became {values[bad[0]]} at epoch {epoch}; lower the learning rate or check the module."
+            )
         result.epochs.append({"epoch": epoch, **values})
         pending.append((epoch, values))
         if opt.nosave:  # no checkpoint until the end: nothing to resume from, report now

@@ -15,9 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ablation.engines.yolov5 import compat
-
 from ablation.data.dataset import Dataset
+from ablation.engines.yolov5 import compat
 from ablation.evaluate.coco import image_ids
 from ablation.evaluate.final import Detections
 
@@ -50,10 +49,21 @@ def predict(
     compat.provide_fonts()  # val.run's check_dataset would download Arial.ttf
     with compat.trusted_checkpoints(Path(weights).parent):
         val.run(
-            data=str(data_yaml), weights=str(weights), batch_size=val_batch(options),
-            imgsz=int(options.get("imgsz", 640)), conf_thres=0.001, iou_thres=final_iou(data_yaml), max_det=300,
-            device=str(options.get("device", "")), workers=int(options.get("workers", 8)),
-            single_cls=dataset.single_cls, half=True, project=str(save_dir), name="val",
-            exist_ok=True, plots=False, callbacks=callbacks,
+            data=str(data_yaml),
+            weights=str(weights),
+            batch_size=val_batch(options),
+            imgsz=int(options.get("imgsz", 640)),
+            conf_thres=0.001,
+            iou_thres=final_iou(data_yaml),
+            max_det=300,
+            device=str(options.get("device", "")),
+            workers=int(options.get("workers", 8)),
+            single_cls=dataset.single_cls,
+            half=True,
+            project=str(save_dir),
+            name="val",
+            exist_ok=True,
+            plots=False,
+            callbacks=callbacks,
         )
     return detections.results(image_ids(instances, dataset.root), data_yaml)

@@ -73,7 +73,7 @@ def preflight(
         params = sum(p.numel() for p in model.parameters())
         flops = round(gflops(model, gflops_imgsz), 3)
         return PreflightResult(str(yaml_path), params, flops, summary=summary(model, yaml_path, flops, gflops_imgsz))
-    except Exception as err:  # noqa: BLE001 - every failure becomes one sentence in the plan
+    except Exception as err:
         return PreflightResult(str(yaml_path), error=describe_failure(err, stage))
 
 
@@ -102,8 +102,10 @@ def summary(model: torch.nn.Module, yaml_path: str | Path, flops: float, imgsz: 
     for m, (_, n, _, args) in zip(model.model, rows):
         lines.append(f"{m.i:>3}{str(m.f):>18}{n:>3}{m.np:10.0f}  {m.type:<40}{str(args):<30}")
     params = sum(p.numel() for p in model.parameters())
-    lines.append(f"{Path(yaml_path).name}: {len(model.model)} layers, {params} parameters, {flops} GFLOPs at "
-                 f"{imgsz} px (torch FlopCounterMode: convolutions and matrix products, 2 per multiply-add)")
+    lines.append(
+        f"{Path(yaml_path).name}: {len(model.model)} layers, {params} parameters, {flops} GFLOPs at "
+        f"{imgsz} px (torch FlopCounterMode: convolutions and matrix products, 2 per multiply-add)"
+    )
     return "\n".join(lines) + "\n"
 
 

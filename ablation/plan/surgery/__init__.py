@@ -24,6 +24,12 @@ def apply(spec: ModelSpec, attention: str, kwargs: dict[str, Any], placement: Pl
 
 
 __all__ = [
-    "BASELINE", "Layer", "ModelSpec", "ModelYamlError", "Placement", "PlacementError",
-    "SurgeryResult", "apply",
+    "BASELINE",
+    "Layer",
+    "ModelSpec",
+    "ModelYamlError",
+    "Placement",
+    "PlacementError",
+    "SurgeryResult",
+    "apply",
 ]

@@ -12,9 +12,25 @@ from ablation.plan.surgery.graph import DETECT_MODULES, Layer, ModelSpec
 
 # Modules whose first argument is an output width that parse_model scales by width_multiple.
 SCALED_WIDTH = {
-    "Conv", "GhostConv", "Bottleneck", "GhostBottleneck", "SPP", "SPPF", "DWConv", "MixConv2d",
-    "Focus", "CrossConv", "BottleneckCSP", "C3", "C3TR", "C3SPP", "C3Ghost", "nn.ConvTranspose2d",
-    "DWConvTranspose2d", "C3x", "C3Attn",
+    "Conv",
+    "GhostConv",
+    "Bottleneck",
+    "GhostBottleneck",
+    "SPP",
+    "SPPF",
+    "DWConv",
+    "MixConv2d",
+    "Focus",
+    "CrossConv",
+    "BottleneckCSP",
+    "C3",
+    "C3TR",
+    "C3SPP",
+    "C3Ghost",
+    "nn.ConvTranspose2d",
+    "DWConvTranspose2d",
+    "C3x",
+    "C3Attn",
 }
 
 

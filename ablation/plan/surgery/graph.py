@@ -89,8 +89,7 @@ class ModelSpec:
             for s in layer.sources(i):
                 if s >= i or (s < 0 and i > 0):
                     raise ModelYamlError(
-                        f"layer {i} ({layer.module}) reads layer {s}, which does not precede it; "
-                        "fix its 'from' index."
+                        f"layer {i} ({layer.module}) reads layer {s}, which does not precede it; fix its 'from' index."
                     )
 
     @property

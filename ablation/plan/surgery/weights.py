@@ -66,7 +66,7 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint {path} not found; pass train.weights=/absolute/path/to/base.pt.")
     try:
         loaded = _load(file)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure is one sentence
+    except Exception as err:
         raise CheckpointError(
             f"cannot read checkpoint {file} ({type(err).__name__}: {_first_line(err)}); "
             "pass a file saved by torch.save: an upstream YOLOv5 checkpoint or a model state dict."
@@ -79,7 +79,7 @@ def _load(file: Path) -> Any:
     (the user named it). Checkpoints pickled by upstream's repo name its modules ``models.*``."""
     try:
         return torch.load(file, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - pickled objects: load this one file in full below
+    except Exception:
         pass
     with _upstream_top_level():
         return torch.load(file, map_location="cpu", weights_only=False)
@@ -276,7 +276,11 @@ def write_transferred(tensors: Mapping[str, torch.Tensor], out: str | Path, sour
     ``tensors`` (plain ``nn.Module`` containers: unpickling needs torch only); no optimizer, no EMA,
     epoch -1, so upstream starts a fresh training at epoch 0 (``resume`` is never set by us)."""
     checkpoint = {
-        "model": _holder(tensors), "ema": None, "optimizer": None, "epoch": -1, "best_fitness": None,
+        "model": _holder(tensors),
+        "ema": None,
+        "optimizer": None,
+        "epoch": -1,
+        "best_fitness": None,
         "transferred_from": source,
     }
     path = Path(out)
