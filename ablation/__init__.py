@@ -10,23 +10,13 @@ name it in ``ABLATION_PLUGINS`` (comma-separated module names): ``ablation.atten
 
 from __future__ import annotations
 
-_registered: list[str] = []
+from ablation.engines import engine
 
 
-def setup() -> list[str]:
-    """Idempotent: upstream compatibility shims, then every registered attention module (plugins
-    included) bound into upstream's ``parse_model`` namespace. Returns the registered class names."""
-    if _registered:
-        return _registered
-    from ablation.engines.yolov5 import compat
-
-    compat.install()  # before the first upstream import: it records the launch environment
-    from ablation.attention import ATTENTION
-    from ablation.engines.yolov5.c3_attn import C3Attn
-    from ablation.engines.yolov5.registration import register
-
-    _registered.extend(register({**{e.cls.__name__: e.cls for e in ATTENTION}, "C3Attn": C3Attn}))
-    return _registered
+def setup(engine_name: str | None = None) -> list[str]:
+    """Idempotent: the engine's compatibility shims, then every registered attention module
+    (plugins included) bound into its model parser. Returns the registered class names."""
+    return engine(engine_name).setup()
 
 
 __all__ = ["setup"]

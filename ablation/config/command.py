@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from ablation.config.grid import CONF_DIR, ConfigError
+from ablation.config.compose import CONF_DIR, ConfigError
 
 
 def launch(config_name: str, task: Callable[[DictConfig], Any], grid: bool = True) -> None:

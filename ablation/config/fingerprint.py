@@ -178,14 +178,14 @@ def files_fingerprint(cfg: DictConfig) -> str:
     (``unreadable`` for one that cannot be read: planning refuses the config with its own sentence)."""
     import yaml
 
-    from ablation.engines.yolov5.hyps import resolve_hyp
-    from ablation.engines.yolov5.paths import model_yaml
+    from ablation.engines import engine_of
 
+    eng = engine_of(cfg)
     train = cfg.get("train") or {}
     parts = {}
     for kind, find in (
-        ("model", lambda: model_yaml(str(cfg.model.cfg))),
-        ("hyp", lambda: resolve_hyp(str(train.get("hyp")))),
+        ("model", lambda: eng.model_yaml(str(cfg.model.cfg))),
+        ("hyp", lambda: eng.resolve_hyp(str(train.get("hyp")))),
     ):
         try:
             parts[kind] = json.dumps(yaml.safe_load(find().read_text()), sort_keys=True, default=str)

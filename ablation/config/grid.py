@@ -21,15 +21,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hydra import compose, initialize_config_dir
+from hydra import initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
+from ablation.config.compose import CONF_DIR, ConfigError, compose_checked, explain
 from ablation.config.fingerprint import Fingerprints, code_fingerprint
 from ablation.plan.surgery import BASELINE, Placement, PlacementError
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # package data: ablation/conf
 BASELINE_LABEL = "-"
 # Top-level keys that say where and how a config is run or recorded, not what it computes.
 # ``evaluate`` (COCO metrics, latency settings) changes what is measured after training, not the
@@ -39,10 +39,6 @@ BASELINE_LABEL = "-"
 NOT_IDENTITY = ("tracking", "preflight", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
 SEED = "seed"
 EVERY_ATTENTION = "attention=all"  # sweeps every registered module (conf/attention/all.yaml)
-
-
-class ConfigError(ValueError):
-    """The command line does not compose into a valid configuration."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ def expand(
                 cfg = compose_with(job) if compose_with else compose_checked(config_name, job)
                 entry = describe(cfg, [o for o in job if not is_hydra_override(o)], fingerprints)
             except HydraException as err:
-                raise ConfigError(_explain(err)) from None
+                raise ConfigError(explain(err)) from None
             except PlacementError as err:
                 raise ConfigError(str(err)) from None
             entries.setdefault(entry.config_hash, entry)
@@ -140,14 +136,6 @@ def with_baselines(combos: list[list[str]]) -> list[list[str]]:
     for job in [baseline_overrides(c) for c in combos] + combos:
         unique.setdefault(tuple(sorted(job)), job)
     return list(unique.values())
-
-
-def compose_checked(config_name: str, overrides: list[str]) -> DictConfig:
-    """Hydra's compose (inside ``initialize_config_dir``), its errors as one ``ConfigError`` sentence."""
-    try:
-        return compose(config_name, overrides=overrides)
-    except HydraException as err:
-        raise ConfigError(_explain(err)) from None
 
 
 def describe(
@@ -264,13 +252,3 @@ def _label(value: Any) -> str:
 
 def _first_line(err: Exception) -> str:
     return " ".join(str(err).strip().splitlines()[:1]).strip()
-
-
-def _explain(err: HydraException) -> str:
-    text = " ".join(line.strip() for line in str(err).strip().splitlines()[:2])
-    missing = re.search(r"Could not find '([^'/]+)/[^']*'", text)
-    if missing and (CONF_DIR / missing.group(1)).is_dir():
-        group = missing.group(1)
-        options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
-        return f"{text.rstrip('. ')}; {group} must be one of: {', '.join(options)}."
-    return text

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ablation.engines import engine
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -102,7 +104,7 @@ def list_images(paths: list[Path]) -> list[str]:
     """``LoadImagesAndLabels``' listing: a folder's ``**/*.*`` (recursively), a ``.txt`` list's lines
     (``./x`` relative to the list's folder), kept if the suffix is one of upstream's ``IMG_FORMATS``;
     paths as found (symbolic links not followed), sorted."""
-    formats = _dataloaders().IMG_FORMATS
+    formats = engine().image_formats()
     found: list[str] = []
     for path in paths:
         if path.is_dir():
@@ -118,7 +120,7 @@ def list_images(paths: list[Path]) -> list[str]:
 
 def label_paths(images: list[str]) -> list[str]:
     """Upstream's ``img2label_paths``: the last ``/images/`` becomes ``/labels/``, suffix ``.txt``."""
-    return list(_dataloaders().img2label_paths(images))
+    return engine().label_paths(images)
 
 
 def verify(paths: list[Path], single_cls: bool = False) -> Split:
@@ -126,15 +128,7 @@ def verify(paths: list[Path], single_cls: bool = False) -> Split:
     decodes the images (OpenCV applies EXIF orientation; images without it are not decoded)."""
     from PIL import Image
 
-    loader = _dataloaders().LoadImagesAndLabels(
-        [str(p) for p in paths],
-        img_size=640,
-        batch_size=1,
-        augment=False,
-        rect=False,
-        single_cls=single_cls,
-        workers=0,
-    )
+    loader = engine().read_split([str(p) for p in paths], single_cls)
     sizes = []
     for i, (image, (width, height)) in enumerate(zip(loader.im_files, loader.shapes.tolist())):
         orientation = None
@@ -146,12 +140,3 @@ def verify(paths: list[Path], single_cls: bool = False) -> Split:
     kept = set(loader.im_files)
     excluded = [f for f in list_images(paths) if f not in kept]
     return Split(list(loader.im_files), [label.copy() for label in loader.labels], sizes, excluded)
-
-
-def _dataloaders() -> Any:
-    from ablation.engines.yolov5 import compat
-
-    compat.install()  # before upstream's first import
-    from yolov5.utils import dataloaders
-
-    return dataloaders

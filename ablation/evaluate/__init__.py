@@ -67,15 +67,21 @@ def evaluate_trained(
     options = job["options"]
     out: dict[str, Any] = {}
     if settings.coco:
-        out.update(_guarded("coco", lambda: _coco_part(options, _checkpoint(best), folder / EVAL_DIR, final)))
+        out.update(
+            _guarded(
+                "coco", lambda: _coco_part(options, _checkpoint(best), folder / EVAL_DIR, final, job.get("engine"))
+            )
+        )
     if settings.latency:
-        out.update(_guarded("latency", lambda: _latency_part(options, _checkpoint(best), settings)))
+        out.update(_guarded("latency", lambda: _latency_part(options, _checkpoint(best), settings, job.get("engine"))))
     return out
 
 
-def _coco_part(options: dict[str, Any], best: Path, out_dir: Path, final: Detections | None) -> dict[str, Any]:
+def _coco_part(
+    options: dict[str, Any], best: Path, out_dir: Path, final: Detections | None, engine_name: str | None
+) -> dict[str, Any]:
     from ablation.data.dataset import describe
-    from ablation.engines.yolov5.validate import predict
+    from ablation.engines import engine
     from ablation.evaluate.coco import cached_instances, coco_evaluate, image_ids
 
     dataset = describe(str(options["data"]), bool(options.get("single_cls", False)))
@@ -88,16 +94,17 @@ def _coco_part(options: dict[str, Any], best: Path, out_dir: Path, final: Detect
         predictions = final.results(image_ids(instances, dataset.root), dataset.yaml)
     else:
         source = SECOND_PASS
-        predictions = predict(dataset, best, options, instances, out_dir)
+        predictions = engine(engine_name).predict(dataset, best, options, instances, out_dir)
     files["predictions"].write_text(json.dumps(predictions))
     metrics = coco_evaluate(instances, predictions)
     return {"coco": metrics, "coco_source": source, "eval_files": {k: str(v) for k, v in files.items()}}
 
 
-def _latency_part(options: dict[str, Any], best: Path, settings: Settings) -> dict[str, Any]:
-    from ablation.evaluate.latency import load_inference_model, measure_latency
+def _latency_part(options: dict[str, Any], best: Path, settings: Settings, engine_name: str | None) -> dict[str, Any]:
+    from ablation.engines import engine
+    from ablation.evaluate.latency import measure_latency
 
-    model = load_inference_model(best, str(options.get("device", "")))
+    model = engine(engine_name).load_inference_model(best, str(options.get("device", "")))
     measured = measure_latency(model, settings.latency_imgsz, settings.latency_warmup, settings.latency_repeats)
     return {"latency": asdict(measured)}
 

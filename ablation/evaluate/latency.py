@@ -20,10 +20,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from ablation.engines.yolov5 import compat
 
 
 @dataclass(frozen=True)
@@ -35,17 +32,6 @@ class Latency:
     imgsz: int
     warmup: int
     repeats: int
-
-
-def load_inference_model(weights: Path, device: str = "") -> Any:
-    """best.pt as upstream loads it for inference, on ``device`` (upstream's device string)."""
-    from yolov5.models.experimental import attempt_load
-    from yolov5.utils.torch_utils import select_device
-
-    target = select_device(device)
-    with compat.trusted_checkpoints(Path(weights).parent):
-        model = attempt_load(str(weights), target, fuse=True)
-    return model.half() if target.type == "cuda" else model
 
 
 def measure_latency(model: Any, imgsz: int = 640, warmup: int = 5, repeats: int = 30) -> Latency:

@@ -25,8 +25,7 @@ from ablation.config.command import launch
 from ablation.config.fingerprint import Fingerprints, package_versions
 from ablation.config.grid import GridEntry, describe, flatten
 from ablation.data.resolve import DataError, resolve
-from ablation.engines.yolov5.hyps import resolve_hyp
-from ablation.engines.yolov5.train import EPOCH_KEYS, RESUME_CHECKPOINT
+from ablation.engines import Engine, engine_of
 from ablation.evaluate.record import Records
 from ablation.evaluate.record import records as evaluation_records
 from ablation.job.claim import (
@@ -83,7 +82,11 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
     timing = Timing.of(cfg.tracking)
 
     def create(owner_tags: dict[str, str]) -> str:
-        tags = {**_tags(entry), **owner_tags, CHECKPOINT: str(workdir / "train" / "weights" / RESUME_CHECKPOINT)}
+        tags = {
+            **_tags(entry),
+            **owner_tags,
+            CHECKPOINT: str(workdir / "train" / "weights" / engine_of(cfg).resume_checkpoint),
+        }
         return store.start(name, tags=tags, parent=cfg.tracking.get("parent_run_id"))
 
     decision = claim(store, entry.config_hash, create, timing)
@@ -152,7 +155,7 @@ class Attempt:
             attempt.log_params(_params(entry, cfg))
         else:
             attempt = cls(store, decision.run_id, workdir, Path(tags[CHECKPOINT]), params=dict(run.data.params))
-            attempt.logged = attempt._last_logged_epoch()
+            attempt.logged = attempt._last_logged_epoch(engine_of(cfg))
             attempt._replay(Path(tags.get(JOB_DIR, "")) / EVENTS)
             attempt.resumes = int(tags.get(RESUMED, 0)) + 1
             at = ",".join(filter(None, [tags.get(RESUMED_AT, ""), str(attempt.logged + 1)]))
@@ -171,8 +174,8 @@ class Attempt:
     def resumed(self) -> bool:
         return self.checkpoint is not None
 
-    def _last_logged_epoch(self) -> int:
-        history = self.store.client.get_metric_history(self.run_id, EPOCH_KEYS[0])
+    def _last_logged_epoch(self, eng: Engine) -> int:
+        history = self.store.client.get_metric_history(self.run_id, eng.epoch_keys[0])
         return max((m.step for m in history), default=-1)
 
     def _replay(self, events: Path) -> None:
@@ -251,6 +254,7 @@ def _train(
         if attempt.checkpoint is not None:
             options["resume"] = str(attempt.checkpoint)
         job = {
+            "engine": engine_of(cfg).name,
             "threads": device.threads,
             "options": options,
             "evaluate": OmegaConf.to_container(cfg.evaluate, resolve=True) if "evaluate" in cfg else None,
@@ -295,7 +299,7 @@ def _train(
     if cfg.tracking.get("log_weights", True) and result.get("best") and Path(result["best"]).is_file():
         store.log_artifact(run_id, result["best"], "weights")
     store.end(run_id, FINISHED)
-    (save_dir / "weights" / RESUME_CHECKPOINT).unlink(missing_ok=True)  # done: nothing to resume
+    (save_dir / "weights" / engine_of(cfg).resume_checkpoint).unlink(missing_ok=True)  # done: nothing to resume
     return {"status": FINISHED, **final}
 
 
@@ -320,7 +324,7 @@ def upstream_options(
     checkpoint to start from (never the user's file: upstream would match its tensors by name)."""
     options: dict[str, Any] = OmegaConf.to_container(cfg.train, resolve=True)  # type: ignore[assignment]
     options["batch_size"] = options.pop("batch")
-    options["hyp"] = str(resolve_hyp(str(options["hyp"])))
+    options["hyp"] = str(engine_of(cfg).resolve_hyp(str(options["hyp"])))
     options.update(
         cfg=str(model_yaml),
         data=str(data_yaml),

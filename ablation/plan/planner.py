@@ -17,11 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 from ablation.config.grid import GridEntry
 from ablation.data.dataset import Dataset
 from ablation.data.resolve import DataError, resolve
-from ablation.engines.yolov5.paths import model_yaml
+from ablation.engines import engine_of
 from ablation.plan.preflight.pool import preflight_many
 from ablation.plan.surgery import ModelSpec, Placement, SurgeryResult, apply
 from ablation.plan.surgery.feature_size import oversized
-from ablation.train.options import option_errors
 
 if TYPE_CHECKING:  # torch is imported only when train.weights is set
     from ablation.plan.surgery.weights import BaseWeights, CheckpointError
@@ -88,7 +87,7 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
             entry.model,
             entry.attention,
             entry.placement,
-            error=option_errors(entry.cfg.get("train")),
+            error=engine_of(entry.cfg).option_errors(entry.cfg.get("train")),
             data_fingerprint=dict(entry.fingerprints).get("data", ""),
         )
         data = _dataset(entry.cfg.data, out, datasets) if row.ok else None
@@ -132,7 +131,7 @@ def _single_cls(entry: GridEntry) -> bool:
 def _generate(entry: GridEntry, row: PlanRow, out: Path, bases: dict[str, ModelSpec]) -> SurgeryResult | None:
     """Surgery for one entry: writes ``out/<name>.yaml`` or records in ``row`` why it cannot."""
     try:
-        base = model_yaml(str(entry.cfg.model.cfg))
+        base = engine_of(entry.cfg).model_yaml(str(entry.cfg.model.cfg))
         if str(base) not in bases:
             bases[str(base)] = ModelSpec.load(base)
         kwargs: dict[str, Any] = OmegaConf.to_container(
@@ -157,7 +156,7 @@ def _weights(entry: GridEntry) -> str:
 
 
 def _checkpoint_key(entry: GridEntry) -> tuple[str, str]:
-    return _weights(entry), str(model_yaml(str(entry.cfg.model.cfg)))
+    return _weights(entry), str(engine_of(entry.cfg).model_yaml(str(entry.cfg.model.cfg)))
 
 
 def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: Checkpoints) -> None:
@@ -167,7 +166,9 @@ def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: Checkpoints) -> 
     key = _checkpoint_key(entry)
     if key not in checkpoints:
         try:
-            checkpoints[key] = check_base(read_checkpoint(key[0]), key[1], key[0], entry.model)
+            checkpoints[key] = check_base(
+                read_checkpoint(key[0], engine_of(entry.cfg).name), key[1], key[0], entry.model
+            )
         except CheckpointError as err:
             checkpoints[key] = err
     if isinstance(checkpoints[key], CheckpointError):

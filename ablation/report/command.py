@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ablation.config.compose import compose_command
 from ablation.report.page import write_report
-from ablation.report.summary import compose_command, summarise_command
+from ablation.report.summary import summarise_command
 from ablation.report.table import format_table, power_line
 
 

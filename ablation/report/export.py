@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ablation.report.summary import Summary, compose_command, summarise_command
+from ablation.config.compose import compose_command
+from ablation.report.summary import Summary, summarise_command
 from ablation.report.table import format_table, power_line
 
 

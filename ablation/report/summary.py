@@ -86,32 +86,3 @@ def summarise_command(cfg: DictConfig, hashes: Iterable[str] | None = None) -> S
     except (MetricError, CorrectionError) as err:
         print(f"error: {err}", file=sys.stderr)
         return None
-
-
-def command_help(config_name: str) -> str:
-    """The usage of a single-run command: its overrides and their defaults (``conf/<name>.yaml``)."""
-    from ablation.config.grid import CONF_DIR
-
-    defaults = (CONF_DIR / f"{config_name}.yaml").read_text()
-    return (
-        f"usage: ablation {config_name if config_name != 'export' else 'export|track'} [key=value ...]\n\n"
-        f"Hydra overrides of conf/{config_name}.yaml (the package's config; defaults below):\n\n{defaults}"
-    )
-
-
-def compose_command(config_name: str, argv: list[str] | None) -> DictConfig | None:
-    """The command's Hydra config from its arguments; None (after one ``error:`` line) when they are wrong."""
-    from hydra import initialize_config_dir
-
-    from ablation.config.grid import CONF_DIR, ConfigError, compose_checked
-
-    args = sys.argv[1:] if argv is None else argv
-    if any(a in ("-h", "--help") for a in args):
-        print(command_help(config_name))
-        sys.exit(0)
-    try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            return compose_checked(config_name, args)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return None

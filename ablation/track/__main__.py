@@ -7,7 +7,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ablation.report.summary import compose_command
+    from ablation.config.compose import compose_command
     from ablation.track.remote import TrackingError, check_reachable, is_server
     from ablation.track.store import Store, not_created, resolve_uri
 

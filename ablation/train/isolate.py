@@ -2,7 +2,7 @@
 
 Each config trains in a child process, so a crash, an OOM kill or a leak cannot take the sweep
 down. The child is a new interpreter, started with the environment the command was launched with
-(``compat.launch_environ``): upstream's import sets OMP_NUM_THREADS in the job process, and a
+(the engine's ``launch_environ``): upstream's import sets OMP_NUM_THREADS in the job process, and a
 child that inherited it would train with fewer threads than plain upstream.
 
 A child is started before its job exists (``Children.prestart``): it imports torch and upstream while the
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ablation.engines.yolov5 import compat
+from ablation.engines import engine
 
 
 @dataclass
@@ -61,7 +61,7 @@ LIBRARY_ENV = ("_RJEM_MALLOC_CONF",)
 
 def child_environ(env: dict[str, str]) -> dict[str, str]:
     """A training child's environment: the launch environment plus ``env`` (e.g. a GPU lease)."""
-    child_env = {**compat.launch_environ(also=LIBRARY_ENV), "PYTHONUNBUFFERED": "1", **env}
+    child_env = {**engine().launch_environ(also=LIBRARY_ENV), "PYTHONUNBUFFERED": "1", **env}
     child_env.pop("MLFLOW_RUN_ID", None)  # never let the child attach to someone else's run
     return child_env
 

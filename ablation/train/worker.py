@@ -49,9 +49,9 @@ def die_with_parent(parent: int) -> None:
 def standby(early_output: Path) -> int:
     """Import the training stack, then wait for the job on stdin (none: the sweep ended)."""
     try:
-        from ablation.engines.yolov5.train import preload
+        from ablation.engines import engine
 
-        preload()
+        engine().preload()
     except KeyboardInterrupt:
         return 130
     except Exception:
@@ -88,7 +88,7 @@ def train(job_file: Path) -> int:
 
             import torch
 
-            from ablation.engines.yolov5.train import train_upstream
+            from ablation.engines import engine
             from ablation.evaluate import evaluate_trained
             from ablation.evaluate.final import Detections
 
@@ -96,7 +96,7 @@ def train(job_file: Path) -> int:
                 torch.set_num_threads(int(job["threads"]))
             emit("params", values={"torch_threads": str(torch.get_num_threads())})
             final = Detections()  # upstream's final validation of best.pt: the COCO metrics' detections
-            result = train_upstream(
+            result = engine(job.get("engine")).train(
                 job["options"],
                 on_epoch=lambda epoch, values: emit("metrics", step=epoch, values=values),
                 on_note=lambda values: emit("params", values=values),

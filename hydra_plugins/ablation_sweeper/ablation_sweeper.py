@@ -68,7 +68,7 @@ class AblationSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> Any:
-        from ablation.config.grid import ConfigError
+        from ablation.config.compose import ConfigError
         from ablation.sweep.core import SweepError
 
         assert self.config is not None and self.launcher is not None

@@ -13,7 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from ablation.config.grid import CONF_DIR
+from ablation.config.compose import CONF_DIR
 
 FAKE_SBATCH = """#!/bin/sh
 cp "$1" "{keep}"

@@ -28,8 +28,8 @@ def test_single_cls_plans_a_one_class_head_with_upstreams_parameter_count(tmp_pa
     ablation.setup()
     from yolov5.models.yolo import Model
 
+    from ablation.engines.yolov5.build import quiet_upstream
     from ablation.engines.yolov5.paths import model_yaml
-    from ablation.plan.preflight.check import quiet_upstream
 
     overrides = [
         "model=yolov5n",

@@ -37,8 +37,8 @@ def save_untrained(folder: Path, names: dict[int, str]) -> Path:
     ablation.setup()
     from yolov5.models.yolo import Model
 
+    from ablation.engines.yolov5.build import quiet_upstream
     from ablation.engines.yolov5.paths import model_yaml
-    from ablation.plan.preflight.check import quiet_upstream
 
     with quiet_upstream():
         model = Model(str(model_yaml("yolov5n.yaml")), nc=len(names))

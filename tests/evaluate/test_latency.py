@@ -86,7 +86,7 @@ def test_passes_run_with_a_fresh_processes_flags_and_trainings_flags_come_back()
 
 
 def test_best_pt_is_loaded_fused_in_eval_mode_and_fp32_on_cpu(best_pt) -> None:
-    from ablation.evaluate.latency import load_inference_model
+    from ablation.engines.yolov5.validate import load_inference_model
 
     model = load_inference_model(best_pt, "cpu")
     assert not model.training and all(not m.training for m in model.modules())

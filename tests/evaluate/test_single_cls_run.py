@@ -45,8 +45,8 @@ def test_a_single_class_run_of_a_five_class_set(tmp_path: Path) -> None:
     from pycocotools.cocoeval import COCOeval
     from yolov5.models.yolo import Model
 
+    from ablation.engines.yolov5.build import quiet_upstream
     from ablation.engines.yolov5.paths import model_yaml
-    from ablation.plan.preflight.check import quiet_upstream
 
     args = [*TINY, "train.single_cls=true", "evaluate.latency.enabled=false", f"tracking.uri={store_uri(tmp_path)}"]
     done = ablation("ablation.run", *args, cwd=tmp_path)

@@ -10,7 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from mlflow.tracking import MlflowClient
 
-from ablation.config.grid import CONF_DIR
+from ablation.config.compose import CONF_DIR
 from ablation.engines.yolov5.train import EPOCH_KEYS
 from tests.sweep.conftest import TINY, ablation, store_uri
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from ablation.config.grid import CONF_DIR
+from ablation.config.compose import CONF_DIR
 from ablation.sweep.core import SweepError, check_tracking
 from ablation.track import Store
 from ablation.track.remote import TrackingError, check_reachable, check_store, dashboard

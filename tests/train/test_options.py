@@ -9,9 +9,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 
-from ablation.config.grid import CONF_DIR, expand
+from ablation.config.compose import CONF_DIR
+from ablation.config.grid import expand
+from ablation.engines.yolov5.options import RULES, option_errors, upstream_options
 from ablation.sweep.core import SweepError, plan_sweep
-from ablation.train.options import RULES, option_errors, upstream_options
 from tests.sweep.conftest import TINY, ablation, store_uri
 
 DEFAULTS = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "train" / "default.yaml"))

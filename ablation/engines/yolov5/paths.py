@@ -1,9 +1,13 @@
-"""Where the pinned upstream package keeps its model yamls."""
+"""Where the pinned upstream package keeps its model yamls, and reading its checkpoints."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 
 def upstream_models_dir() -> Path:
@@ -28,3 +32,26 @@ def model_yaml(cfg: str | Path) -> Path:
         f"model yaml '{cfg}' not found; use a name shipped with yolov5 (yolov5n..x, yolov5n6..x6) "
         "or model.cfg=/absolute/path/to/model.yaml."
     )
+
+
+def load_checkpoint(file: Path) -> Any:
+    """The whole pickle of ``file`` (the user named it). Checkpoints pickled by upstream's repo
+    name its modules ``models.*``: those resolve to the installed package while loading."""
+    import torch
+
+    with _upstream_top_level():
+        return torch.load(file, map_location="cpu", weights_only=False)
+
+
+@contextlib.contextmanager
+def _upstream_top_level() -> Iterator[None]:
+    """``import models.yolo`` resolves to the installed yolov5 package while inside the block."""
+    root = str(upstream_models_dir().parent)
+    added = root not in sys.path
+    if added:
+        sys.path.append(root)
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(root)

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablation import setup
 from ablation.engines.yolov5 import compat
+from ablation.engines.yolov5.engine import ENGINE
 
 # Order of the values upstream passes to ``on_fit_epoch_end`` (train.py's ``log_vals``).
 EPOCH_KEYS = (
@@ -85,7 +85,7 @@ def upstream_options(options: dict[str, Any]) -> Any:
 
 def preload() -> None:
     """Import what ``train_upstream`` needs (done by a training child while it waits for its job)."""
-    setup()
+    ENGINE.setup()
     import torch  # noqa: F401
     from yolov5 import train  # noqa: F401
     from yolov5.utils.callbacks import Callbacks  # noqa: F401
@@ -100,7 +100,7 @@ def train_upstream(
     """Train with upstream ``train.main``; ``options`` are ``train.run`` keyword arguments plus
     ours: ``amp`` (auto/true/false) and ``deterministic`` (strict/warn), see ``conf/train``.
     ``observers``: more upstream callbacks (hook name → action) that only observe."""
-    setup()
+    ENGINE.setup()
     import torch
     from yolov5 import train
     from yolov5.utils.callbacks import Callbacks

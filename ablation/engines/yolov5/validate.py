@@ -67,3 +67,14 @@ def predict(
             callbacks=callbacks,
         )
     return detections.results(image_ids(instances, dataset.root), data_yaml)
+
+
+def load_inference_model(weights: Path, device: str = "") -> Any:
+    """best.pt as upstream loads it for inference, on ``device`` (upstream's device string)."""
+    from yolov5.models.experimental import attempt_load
+    from yolov5.utils.torch_utils import select_device
+
+    target = select_device(device)
+    with compat.trusted_checkpoints(Path(weights).parent):
+        model = attempt_load(str(weights), target, fuse=True)
+    return model.half() if target.type == "cuda" else model

@@ -1,4 +1,4 @@
-"""Preflight: build a generated yaml with upstream ``Model`` and take one training step.
+"""Preflight: build a generated yaml with the engine and take one training step.
 
 Catches, before any training starts, what otherwise crashes hours into a sweep: wrong channel
 arguments, shape mismatches, modules that fail at batch 1 or under deterministic algorithms.
@@ -6,15 +6,13 @@ arguments, shape mismatches, modules that fail at batch 1 or under deterministic
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import traceback
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from ablation.engines import engine
 from ablation.plan.preflight.flops import gflops
 
 
@@ -31,31 +29,9 @@ class PreflightResult:
         return not self.error
 
 
-@contextlib.contextmanager
-def quiet_upstream() -> Iterator[None]:
-    """Upstream logs a layer table for every model it builds; keep warnings only, and skip the
-    summary it logs last (``Model.info``: a thop profile at 640 px, most of the build time)."""
-    from yolov5.models.yolo import Model
-
-    logger = logging.getLogger("yolov5")
-    level, info = logger.level, Model.info
-    logger.setLevel(logging.WARNING)
-    Model.info = lambda self, *args, **kwargs: None  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-        Model.info = info  # type: ignore[method-assign]
-
-
-def build_model(yaml_path: str | Path, nc: int | None = None) -> torch.nn.Module:
-    import ablation
-
-    ablation.setup()  # our modules, registered with upstream
-    from yolov5.models.yolo import Model
-
-    with quiet_upstream():
-        return Model(str(yaml_path), ch=3, nc=nc)
+def build_model(yaml_path: str | Path, nc: int | None = None, engine_name: str | None = None) -> torch.nn.Module:
+    """The model the engine builds from ``yaml_path`` (our modules registered), with ``nc`` classes."""
+    return engine(engine_name).build_model(yaml_path, nc)
 
 
 def preflight(

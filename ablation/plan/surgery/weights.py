@@ -19,16 +19,16 @@ seed). No optimizer, EMA or epoch of the base checkpoint is carried: training st
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from ablation.engines import engine
 
 _LAYER_KEY = re.compile(r"^(model\.)(\d+)(\..*)$")
 ANCHORS = "anchors: the new model's own, from its yaml (as upstream does when a cfg is given)"
@@ -57,7 +57,7 @@ def layer_of(key: str) -> int | None:
 # ----------------------------------------------------------------------------- reading
 
 
-def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+def read_checkpoint(path: str | Path, engine_name: str | None = None) -> dict[str, torch.Tensor]:
     """The model tensors of a ``.pt`` file (FP32, CPU): an upstream checkpoint (its ``model``, as
     upstream's train.py reads ``--weights``; its ``ema`` only when it has no model) or a bare
     state dict."""
@@ -65,7 +65,7 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     if not file.is_file():
         raise CheckpointError(f"checkpoint {path} not found; pass train.weights=/absolute/path/to/base.pt.")
     try:
-        loaded = _load(file)
+        loaded = _load(file, engine_name)
     except Exception as err:
         raise CheckpointError(
             f"cannot read checkpoint {file} ({type(err).__name__}: {_first_line(err)}); "
@@ -74,31 +74,14 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     return {k: _fp32(v) for k, v in _model_state(loaded, file).items()}
 
 
-def _load(file: Path) -> Any:
+def _load(file: Path, engine_name: str | None) -> Any:
     """Tensors only if that is all the file holds; otherwise the whole pickle, for this file only
     (the user named it). Checkpoints pickled by upstream's repo name its modules ``models.*``."""
     try:
         return torch.load(file, map_location="cpu", weights_only=True)
     except Exception:
         pass
-    with _upstream_top_level():
-        return torch.load(file, map_location="cpu", weights_only=False)
-
-
-@contextlib.contextmanager
-def _upstream_top_level() -> Iterator[None]:
-    """``import models.yolo`` resolves to the installed yolov5 package while inside the block."""
-    from ablation.engines.yolov5.paths import upstream_models_dir
-
-    root = str(upstream_models_dir().parent)
-    added = root not in sys.path
-    if added:
-        sys.path.append(root)
-    try:
-        yield
-    finally:
-        if added:
-            sys.path.remove(root)
+    return engine(engine_name).load_checkpoint(file)
 
 
 def _model_state(loaded: Any, file: Path) -> Mapping[str, torch.Tensor]:
