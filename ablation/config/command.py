@@ -1,10 +1,10 @@
 """The command lines, all Hydra apps over ``conf/`` with the same override syntax.
 
 ``ablation.run`` and ``ablation.plan`` take a grid (comma lists sweep, no ``--multirun``): the
-command line is expanded (``grid.expand``) before Hydra starts, because Hydra, when a multirun
-config fails to compose, silently falls back to a single run and blames the comma ("Ambiguous
-value ... add --multirun"); we say what is really wrong, with exit 2. The sweeper reuses that
-expansion. ``ablation.export`` and ``ablation.report`` are single runs.
+grid's first config is composed (``grid.check_first``) before Hydra starts, because Hydra, when
+a multirun config fails to compose, silently falls back to a single run and blames the comma
+("Ambiguous value ... add --multirun"); we say what is really wrong, with exit 2. The sweeper
+then expands the whole grid, once. ``ablation.export`` and ``ablation.report`` are single runs.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ def launch(config_name: str, task: Callable[[DictConfig], Any], grid: bool = Tru
             from ablation.train.isolate import CHILDREN
 
             CHILDREN.prestart()
-        from ablation.sweep.core import grid_for
+        from ablation.config.grid import check_first
 
         try:
-            grid_for(config_name, [a for a in args if not a.startswith("-")])
+            check_first(config_name, [a for a in args if not a.startswith("-")])
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)

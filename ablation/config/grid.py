@@ -92,6 +92,15 @@ def expand(
     return name_uniquely(list(entries.values()))
 
 
+def check_first(config_name: str, overrides: list[str]) -> None:
+    """Compose the grid's first config (each swept key at its first value), as Hydra does before
+    it hands the grid to the sweeper: Hydra would hide this composition's error behind advice to
+    add ``--multirun``; here it is one ``ConfigError`` sentence. The sweeper expands the grid."""
+    fixed, sweeps = split_overrides(overrides)
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        compose_checked(config_name, fixed + [values[0] for values in sweeps if values])
+
+
 def is_hydra_override(override: str) -> bool:
     """``hydra.sweep.dir=...``, ``hydra/launcher=...``: how Hydra runs, not what a job computes."""
     return _group(override.split("=")[0]) == "hydra"

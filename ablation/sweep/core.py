@@ -1,7 +1,7 @@
 """Around a sweep of jobs: every config planned before the first trains, one parent MLflow run,
 a summary after.
 
-Called by the ``ablation`` Hydra sweeper (``hydra_plugins/ablation_sweeper``); the jobs themselves
+Used by ``ablation.sweep.loop`` (the sweep from start to end); the jobs themselves
 go out through whichever Hydra launcher is configured and run ``ablation.job.task.run`` on the yaml
 planned here (``planned=<plan>/<name>.json``). A sweep's state is one ``Sweep`` object in the
 submitting process; a job gets what it needs in its overrides (``planned``,
@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
 
-from ablation.config.grid import GridEntry, expand, is_hydra_override
+from ablation.config.grid import GridEntry
 from ablation.job.claim import BUSY, DONE, OWNER, RESUME, Owner, Timing, alive, decide
 from ablation.plan.planner import COLUMNS, PlanRow, plan
 from ablation.track import FAILED, FINISHED, KILLED, RUNNING, Store
@@ -34,32 +34,6 @@ SKIPPED = "SKIPPED"
 
 class SweepError(RuntimeError):
     """The sweep cannot start; nothing has trained."""
-
-
-@dataclass
-class Grid:
-    """The expanded command line (``grid.expand``), kept so that the sweeper reuses the expansion
-    the entry point made to check the command line. Keyed by the overrides less Hydra's own
-    (the sweeper is handed the task's overrides only)."""
-
-    config_name: str
-    overrides: list[str]
-    entries: list[GridEntry]
-
-
-_expanded: Grid | None = None
-
-
-def grid_for(
-    config_name: str, arguments: list[str], compose_with: Callable[[list[str]], DictConfig] | None = None
-) -> list[GridEntry]:
-    """``grid.expand`` of this command line, once per process (a memo of a pure function: the
-    entry point expands to check the command line, the sweeper reuses it; jobs never read it)."""
-    global _expanded
-    key = [a for a in arguments if not is_hydra_override(a)]
-    if _expanded is None or (_expanded.config_name, _expanded.overrides) != (config_name, key):
-        _expanded = Grid(config_name, key, expand(config_name, list(arguments), compose_with))
-    return _expanded.entries
 
 
 @dataclass
