@@ -11,17 +11,18 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
+from ablation.config.errors import ConfigError
+
+__all__ = ["CONF_DIR", "ConfigError", "compose_checked", "compose_command", "explain"]
+
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"  # package data: ablation/conf
 
 
-class ConfigError(ValueError):
-    """The command line does not compose into a valid configuration."""
-
-
-def compose_checked(config_name: str, overrides: list[str]) -> DictConfig:
-    """Hydra's compose (inside ``initialize_config_dir``), its errors as one ``ConfigError`` sentence."""
+def compose_checked(config_name: str, overrides: list[str], with_hydra: bool = False) -> DictConfig:
+    """Hydra's compose (inside ``initialize_config_dir``), its errors as one ``ConfigError`` sentence;
+    ``with_hydra``: the ``hydra`` node (its launcher) kept."""
     try:
-        return compose(config_name, overrides=overrides)
+        return compose(config_name, overrides=overrides, return_hydra_config=with_hydra)
     except HydraException as err:
         raise ConfigError(explain(err)) from None
 
@@ -52,9 +53,13 @@ def compose_command(config_name: str, argv: list[str] | None) -> DictConfig | No
     if any(a in ("-h", "--help") for a in args):
         print(command_help(config_name))
         sys.exit(0)
+    from ablation.config.checks import check_config
+
     try:
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            return compose_checked(config_name, args)
+            cfg = compose_checked(config_name, args)
+        check_config(cfg)
+        return cfg
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return None

@@ -15,9 +15,13 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ablation.evaluate.settings import STRIDE, Settings
+
+__all__ = ["EVAL_DIR", "STRIDE", "Settings", "evaluate_trained"]
 
 if TYPE_CHECKING:
     from ablation.evaluate.final import Detections
@@ -26,30 +30,6 @@ EVAL_DIR = "eval"  # in the job folder and among the run's artifacts
 INSTANCES, PREDICTIONS = "instances_val.json", "predictions.json"
 # where the COCO detections came from (``coco_source``)
 FINAL_VALIDATION, SECOND_PASS = "upstream final validation", "val.run of best.pt"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """``conf/evaluate/default.yaml``; defaults apply to jobs written without it."""
-
-    coco: bool = True
-    latency: bool = True
-    latency_imgsz: int = 640
-    latency_warmup: int = 5
-    latency_repeats: int = 30
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None) -> Settings:
-        config = config or {}
-        latency = config.get("latency") or {}
-        defaults = cls()
-        return cls(
-            coco=bool(config.get("coco", defaults.coco)),
-            latency=bool(latency.get("enabled", defaults.latency)),
-            latency_imgsz=int(latency.get("imgsz", defaults.latency_imgsz)),
-            latency_warmup=int(latency.get("warmup", defaults.latency_warmup)),
-            latency_repeats=int(latency.get("repeats", defaults.latency_repeats)),
-        )
 
 
 def evaluate_trained(

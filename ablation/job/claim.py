@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ablation.config.errors import OptionError, as_number
 from ablation.track import FINISHED, KILLED, RUNNING, Store
 from ablation.track.store import retry_locked
 
@@ -89,12 +90,30 @@ class Timing:
 
     @classmethod
     def of(cls, tracking: Any) -> Timing:
+        """The checked timings of ``tracking``: ``OptionError`` (one sentence) when a claim could not work."""
         get = getattr(tracking, "get", lambda key, default: default)
-        return cls(
-            float(get("heartbeat_s", cls.heartbeat_s)),
-            float(get("stale_after_s", cls.stale_after_s)),
-            float(get("claim_settle_s", cls.settle_s)),
+        timing = cls(
+            as_number("tracking.heartbeat_s", get("heartbeat_s", cls.heartbeat_s), float, "30"),
+            as_number("tracking.stale_after_s", get("stale_after_s", cls.stale_after_s), float, "180"),
+            as_number("tracking.claim_settle_s", get("claim_settle_s", cls.settle_s), float, "1"),
         )
+        timing.check()
+        return timing
+
+    def check(self) -> None:
+        if self.heartbeat_s <= 0:
+            raise OptionError(
+                f"tracking.heartbeat_s={self.heartbeat_s:g} must be more than 0; e.g. tracking.heartbeat_s=30."
+            )
+        if self.stale_after_s <= self.heartbeat_s:
+            raise OptionError(
+                f"tracking.stale_after_s={self.stale_after_s:g} must exceed tracking.heartbeat_s={self.heartbeat_s:g} "
+                f"(else every live run looks lost); e.g. tracking.stale_after_s={6 * self.heartbeat_s:g}."
+            )
+        if self.settle_s < 0:
+            raise OptionError(
+                f"tracking.claim_settle_s={self.settle_s:g} must be 0 or more; e.g. tracking.claim_settle_s=1."
+            )
 
 
 @dataclass(frozen=True)

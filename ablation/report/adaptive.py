@@ -21,18 +21,21 @@ Pure functions over frames; the sweep (``ablation.sweep.rounds``) launches what 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ablation.config.errors import OptionError, as_bool, as_number
 from ablation.report import family, power
 
 Z_UPPER = 2.326  # one-sided 99 %: the optimistic |Δ| a config could still turn out to have
 OPEN, CLOSED, DONE = "open", "closed", "done"
 
 
-class AdaptiveError(ValueError):
+class AdaptiveError(OptionError):
     """Adaptive-seed options that cannot work with this grid."""
 
 
@@ -45,6 +48,27 @@ class Design:
     correction: str = family.DEFAULT_CORRECTION
     alpha: float = family.DEFAULT_ALPHA
 
+    @classmethod
+    def from_options(cls, adaptive: Mapping[str, Any], verdict: Mapping[str, Any] | None, max_seeds: int) -> Design:
+        """The checked design of ``adaptive.*`` and ``verdict.*`` for a grid of ``max_seeds`` seeds;
+        ``AdaptiveError`` (one sentence) when it cannot work."""
+        verdict, budget = verdict or {}, adaptive.get("budget")
+        correction, alpha = (
+            str(verdict.get("correction", family.DEFAULT_CORRECTION)),
+            verdict.get("alpha", family.DEFAULT_ALPHA),
+        )
+        family.check(correction, alpha)
+        design = cls(
+            start=as_number("adaptive.start", adaptive.get("start", cls.start), int, str(cls.start), AdaptiveError),
+            step=as_number("adaptive.step", adaptive.get("step", cls.step), int, str(cls.step), AdaptiveError),
+            max_seeds=max_seeds,
+            budget=None if budget is None else as_number("adaptive.budget", budget, int, "100", AdaptiveError),
+            correction=correction,
+            alpha=float(alpha),
+        )
+        design.check()
+        return design
+
     def check(self) -> None:
         family.check(self.correction, self.alpha)
         if self.max_seeds < 2:
@@ -52,11 +76,19 @@ class Design:
                 f"adaptive seeds need at least 2 seeds on the command line (seed=0,1,2,3,4), got {self.max_seeds}."
             )
         if not 1 <= self.start <= self.max_seeds:
-            raise AdaptiveError(f"adaptive.start={self.start} must lie between 1 and the {self.max_seeds} seeds given.")
+            raise AdaptiveError(
+                f"adaptive.start={self.start} must lie between 1 and the {self.max_seeds} seeds given; "
+                f"the nearest is adaptive.start={min(max(self.start, 1), self.max_seeds)}."
+            )
         if self.step < 1:
-            raise AdaptiveError(f"adaptive.step={self.step} must be at least 1.")
+            raise AdaptiveError(f"adaptive.step={self.step} must be at least 1; the nearest is adaptive.step=1.")
         if self.budget is not None and self.budget < 1:
             raise AdaptiveError(f"adaptive.budget={self.budget} must be a positive number of runs, or null for none.")
+
+
+def is_enabled(adaptive: Mapping[str, Any] | None) -> bool:
+    """``adaptive.enabled`` (false when the block is missing); ``AdaptiveError`` unless true or false."""
+    return as_bool("adaptive.enabled", (adaptive or {}).get("enabled", False), AdaptiveError)
 
 
 def final_threshold(m: int, design: Design) -> float:

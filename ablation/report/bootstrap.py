@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ablation.config.errors import OptionError, as_number
 from ablation.report.cocoap import IOU_50, IOU_50_95, match
 
 PREDICTIONS, TRUTH = "eval/predictions.json", "eval/instances_val.json"
@@ -40,6 +41,20 @@ class Interval:
     lo: float
     hi: float
     note: str = ""  # how the runs were paired, or why there is no interval (then delta, lo, hi are NaN)
+
+
+class BootstrapError(OptionError):
+    """``bootstrap.resamples`` / ``bootstrap.seed`` that cannot work."""
+
+
+def check_options(resamples: Any, seed: Any) -> None:
+    """One sentence naming the fix for a ``bootstrap.*`` value ``paired_bootstrap`` cannot take."""
+    if as_number("bootstrap.resamples", resamples, int, "1000", BootstrapError) < 1:
+        raise BootstrapError(f"bootstrap.resamples={resamples} must be at least 1; e.g. bootstrap.resamples=1000.")
+    if as_number("bootstrap.seed", seed, int, "0", BootstrapError) < 0:
+        raise BootstrapError(
+            f"bootstrap.seed={seed} must be 0 or more (numpy takes no negative seed); e.g. bootstrap.seed=0."
+        )
 
 
 class PairingError(ValueError):

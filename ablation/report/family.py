@@ -15,26 +15,27 @@ at, so that it excludes 0 exactly when the verdict is better / worse (``interval
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from ablation.config.errors import OptionError, as_number, not_one_of
 
 CORRECTIONS = ("holm", "bh", "none")
 DEFAULT_CORRECTION, DEFAULT_ALPHA = "holm", 0.05
 
 
-class CorrectionError(ValueError):
+class CorrectionError(OptionError):
     """An unknown correction or alpha."""
 
 
-def check(correction: str, alpha: float) -> None:
+def check(correction: str, alpha: Any) -> None:
     """One sentence naming the fix for a bad ``verdict.correction`` / ``verdict.alpha``."""
     if correction not in CORRECTIONS:
-        raise CorrectionError(
-            f"verdict.correction={correction} is not one of {', '.join(CORRECTIONS)}; "
-            f"{DEFAULT_CORRECTION} is the default."
-        )
-    if not 0 < alpha < 1:
-        raise CorrectionError(f"verdict.alpha={alpha} must lie between 0 and 1 (e.g. 0.05).")
+        raise not_one_of("verdict.correction", correction, CORRECTIONS, CorrectionError)
+    level = as_number("verdict.alpha", alpha, float, str(DEFAULT_ALPHA), CorrectionError)
+    if not 0 < level < 1:
+        raise CorrectionError(f"verdict.alpha={alpha} must lie between 0 and 1 (e.g. verdict.alpha={DEFAULT_ALPHA}).")
 
 
 def paired_t(deltas: Sequence[float]) -> tuple[float, float]:
@@ -70,7 +71,7 @@ def adjust(p: Sequence[float], correction: str = DEFAULT_CORRECTION) -> np.ndarr
     elif correction == "none":
         adjusted = ranked
     else:
-        raise CorrectionError(f"verdict.correction={correction} is not one of {', '.join(CORRECTIONS)}.")
+        raise not_one_of("verdict.correction", correction, CORRECTIONS, CorrectionError)
     out[order] = np.minimum(adjusted, 1.0)
     return out
 

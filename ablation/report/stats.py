@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ablation.config.errors import OptionError, not_one_of
 from ablation.report import family, power
 from ablation.report.bootstrap import Interval
 
@@ -38,12 +39,19 @@ SingleSeed = Callable[[pd.Series], Interval | None]
 BOOTSTRAP_METRIC = {"mAP50-95": "coco/AP", "coco/AP": "coco/AP", "mAP50": "coco/AP50", "coco/AP50": "coco/AP50"}
 
 
-class MetricError(ValueError):
-    """``metric=`` names a metric the runs did not log."""
+class MetricError(OptionError):
+    """``metric=`` names a metric that is not compared, or that the runs did not log."""
+
+
+def check_metric_name(metric: str) -> None:
+    """One sentence naming the nearest metric when ``metric`` is none of ``COMPARED``."""
+    if metric not in COMPARED:
+        raise not_one_of("metric", metric, COMPARED, MetricError)
 
 
 def check_metric(runs: pd.DataFrame, metric: str) -> None:
     """One sentence listing the choices when no run logged ``metric``."""
+    check_metric_name(metric)
     logged = [m for m in COMPARED if m in runs.columns and runs[m].notna().any()]
     if metric not in logged:
         raise MetricError(

@@ -20,7 +20,9 @@ from ablation.track import Store
 
 
 def adaptive_enabled(config: DictConfig) -> bool:
-    return bool((config.get("adaptive") or {}).get("enabled", False))
+    from ablation.report.adaptive import is_enabled
+
+    return is_enabled(config.get("adaptive"))
 
 
 def design_for(config: DictConfig, entries: list[GridEntry]):
@@ -28,18 +30,7 @@ def design_for(config: DictConfig, entries: list[GridEntry]):
     ``report.adaptive.AdaptiveError`` with one sentence when it cannot work."""
     from ablation.report.adaptive import Design
 
-    options, verdict = config.adaptive, config.get("verdict") or {}
-    budget = options.get("budget")
-    design = Design(
-        start=int(options.start),
-        step=int(options.step),
-        max_seeds=len({e.seed for e in entries}),
-        budget=None if budget is None else int(budget),
-        correction=str(verdict.get("correction", "holm")),
-        alpha=float(verdict.get("alpha", 0.05)),
-    )
-    design.check()
-    return design
+    return Design.from_options(config.adaptive, config.get("verdict"), len({e.seed for e in entries}))
 
 
 def grid_frame(entries: list[GridEntry]) -> pd.DataFrame:

@@ -20,6 +20,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from ablation.config.errors import OptionError, nearest
 
 T = TypeVar("T")
 LOCKED = ("database is locked", "database table is locked", "busy")
@@ -32,6 +35,9 @@ FINISHED, FAILED, RUNNING, KILLED = "FINISHED", "FAILED", "RUNNING", "KILLED"
 # maps a server's --backend-store-uri the same way.
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 POSTGRES_DRIVER = "postgresql+psycopg2://"
+# The schemes of the tracking URIs MLflow serves: its SQL stores (a driver may follow a "+", e.g.
+# mysql+pymysql), a tracking server, a file store, Databricks. A path without a scheme is a file store.
+URI_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mssql", "http", "https", "file", "databricks")
 
 
 def resolve_uri(uri: str | None) -> str:
@@ -48,6 +54,36 @@ def resolve_uri(uri: str | None) -> str:
     if "://" not in uri:
         return Path(uri).resolve().as_uri()
     return uri
+
+
+def check_uri(uri: str | None) -> None:
+    """``OptionError`` (one sentence naming the fix) for a ``tracking.uri`` no store can open; None
+    (MLflow's default) and paths are fine. Reads no store and imports no MLflow."""
+    if not uri or "://" not in str(uri):
+        return
+    text = str(uri)
+    scheme, rest = text.split("://", 1)
+    base = scheme.split("+")[0].lower()
+    if base not in URI_SCHEMES:
+        fixed = f"{nearest(base, URI_SCHEMES)}://{rest}"
+        raise OptionError(
+            f"tracking.uri={text} has the scheme {scheme}, not one of {', '.join(URI_SCHEMES)}; "
+            f"the nearest is tracking.uri={fixed}."
+        )
+    if base == "sqlite" and not rest.startswith("/"):
+        raise OptionError(
+            f"tracking.uri={text} needs three slashes before its path: tracking.uri=sqlite:///{rest} "
+            "(relative) or sqlite:////absolute/path.db."
+        )
+    if base in ("http", "https"):
+        try:
+            host, _ = urlsplit(text).hostname, urlsplit(text).port  # a port that is not a number raises
+        except ValueError as err:
+            raise OptionError(
+                f"tracking.uri={text} is not a valid server address ({err}); e.g. tracking.uri=http://127.0.0.1:5000."
+            ) from None
+        if not host:
+            raise OptionError(f"tracking.uri={text} names no host; e.g. tracking.uri=http://127.0.0.1:5000.")
 
 
 def sqlite_file(uri: str) -> Path | None:
