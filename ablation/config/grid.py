@@ -38,7 +38,8 @@ BASELINE_LABEL = "-"
 # ``verdict`` and ``adaptive`` decide how results are judged and which seeds run, not what a run computes.
 NOT_IDENTITY = ("tracking", "preflight", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
 SEED = "seed"
-EVERY_ATTENTION = "attention=all"  # sweeps every registered module (conf/attention/all.yaml)
+ATTENTION, ALL = "attention", "all"
+EVERY_ATTENTION = f"{ATTENTION}={ALL}"  # sweeps every registered module (conf/attention/all.yaml), also in a list
 
 
 @dataclass(frozen=True)
@@ -73,22 +74,33 @@ def expand(
     ``compose_with``: how to compose one override list; by default Hydra's compose API over
     ``conf/`` (inside a running Hydra app, the app's own config loader is passed instead).
     """
+    from ablation.config.checks import Checks
+
     fixed, sweeps = split_overrides(overrides)
     combos = [fixed + list(combo) for combo in itertools.product(*sweeps)]
-    entries: dict[str, GridEntry] = {}
-    fingerprints = Fingerprints()
+    checks = Checks()
+    composed: list[tuple[list[str], DictConfig]] = []
     with contextlib.ExitStack() as stack:
         if compose_with is None:
             stack.enter_context(initialize_config_dir(str(CONF_DIR), version_base="1.3"))
         for job in with_baselines(combos):
             try:
-                cfg = compose_with(job) if compose_with else compose_checked(config_name, job)
-                entry = describe(cfg, [o for o in job if not is_hydra_override(o)], fingerprints)
+                cfg = compose_with(job) if compose_with else compose_checked(config_name, job, with_hydra=True)
             except HydraException as err:
                 raise ConfigError(explain(err)) from None
-            except PlacementError as err:
-                raise ConfigError(str(err)) from None
-            entries.setdefault(entry.config_hash, entry)
+            checks.config(cfg)  # every option, before anything else is computed
+            composed.append((job, cfg))
+    checks.grid()
+    entries: dict[str, GridEntry] = {}
+    fingerprints = Fingerprints()
+    for job, cfg in composed:
+        try:
+            entry = describe(cfg, [o for o in job if not is_hydra_override(o)], fingerprints)
+        except HydraException as err:
+            raise ConfigError(explain(err)) from None
+        except PlacementError as err:
+            raise ConfigError(str(err)) from None
+        entries.setdefault(entry.config_hash, entry)
     return name_uniquely(list(entries.values()))
 
 
@@ -115,11 +127,14 @@ def split_overrides(overrides: list[str]) -> tuple[list[str], list[list[str]]]:
     fixed: list[str] = []
     sweeps: list[list[str]] = []
     for override in parsed:
+        key = override.get_key_element()
         if override.input_line == EVERY_ATTENTION:
             sweeps.append([f"attention={name}" for name in every_attention()])
         elif override.is_sweep_override():
-            key = override.get_key_element()
-            sweeps.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+            values = list(override.sweep_string_iterator())
+            if key == ATTENTION and ALL in values:  # attention=se,all: every module, each once
+                values = list(dict.fromkeys(n for v in values for n in (every_attention() if v == ALL else [v])))
+            sweeps.append([f"{key}={value}" for value in values])
         else:
             fixed.append(override.input_line)
     return fixed, sweeps
