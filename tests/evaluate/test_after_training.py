@@ -62,9 +62,8 @@ def test_disabled_parts_are_not_measured(shapes: Path, tmp_path: Path) -> None:
 
 def test_a_bad_evaluate_config_is_recorded_not_raised(shapes: Path, tmp_path: Path) -> None:
     out = evaluate_trained(job(shapes, latency={"imgsz": "big"}), None, tmp_path)
-    assert (
-        out["latency_error"] == out["coco_error"]
-        and out["coco_error"].endswith(": evaluate.latency.imgsz=big is not a whole number; e.g. evaluate.latency.imgsz=640.")
+    assert out["latency_error"] == out["coco_error"] and out["coco_error"].endswith(
+        ": evaluate.latency.imgsz=big is not a whole number; e.g. evaluate.latency.imgsz=640."
     )
 
 
