@@ -1,10 +1,10 @@
 """The command lines, all Hydra apps over ``conf/`` with the same override syntax.
 
 ``ablation.run`` and ``ablation.plan`` take a grid (comma lists sweep, no ``--multirun``): the
-grid's first config is composed (``grid.check_first``) before Hydra starts, because Hydra, when
-a multirun config fails to compose, silently falls back to a single run and blames the comma
-("Ambiguous value ... add --multirun"); we say what is really wrong, with exit 2. The sweeper
-then expands the whole grid, once. ``ablation.export`` and ``ablation.report`` are single runs.
+grid's first config is composed and its options checked (``grid.check_first``) before Hydra
+starts, because Hydra, when a multirun config fails to compose, silently falls back to a single
+run and blames the comma ("Ambiguous value ... add --multirun"); we say what is really wrong, with
+exit 2. The sweeper then expands the whole grid, once, and checks every config's options. ``ablation.export`` and ``ablation.report`` are single runs.
 """
 
 from __future__ import annotations
