@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from ablation.report import command, export
-from ablation.report.bootstrap import PREDICTIONS, TRUTH
 from ablation.track import Store
+from ablation.track.schema import EVAL_PREDICTIONS, EVAL_TRUTH
 from tests.report.coco_sets import coco_set, pycocotools_ap
 from tests.report.conftest import SEEDS, log_run, values
 
@@ -82,8 +82,8 @@ def test_one_seed_is_never_a_verdict_and_its_bootstrap_is_labelled(
     truth, good = coco_set(4, images=30, noise=0.5, miss=0.0)
     _, poor = coco_set(5, images=30, noise=4.0, miss=0.5)
     store = Store(store_uri, "one-seed")
-    log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={PREDICTIONS: poor, TRUTH: truth})
-    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: good, TRUTH: truth})
+    log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={EVAL_PREDICTIONS: poor, EVAL_TRUTH: truth})
+    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={EVAL_PREDICTIONS: good, EVAL_TRUTH: truth})
     out = tmp_path / "csv"
     assert (
         export.main(
