@@ -32,7 +32,6 @@ from ablation.plan.planner import PlanRow, load_row, plan
 from ablation.track import Store
 from ablation.track.schema import (
     CHECKPOINT,
-    CONFIG_HASH,
     FAILED,
     FINISHED,
     GFLOPS,
@@ -97,12 +96,12 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
     decision = claim(store, entry.config_hash, create, timing)
     if decision.kind == DONE:
         print(f"[ablation] {entry.name}: already FINISHED as run {decision.run_id}; skipped")
-        return {"name": entry.name, "status": SKIPPED, "run_id": decision.run_id, CONFIG_HASH: entry.config_hash}
+        return {"name": entry.name, "status": SKIPPED, "run_id": decision.run_id, "config_hash": entry.config_hash}
     if decision.kind == BUSY:
         owner = Owner.parse(decision.run.data.tags.get(OWNER))
         who = owner or "another process"
         print(f"[ablation] {name}: run {decision.run_id} is being trained by {who}; not started twice")
-        return {"name": name, "status": RUNNING, "run_id": decision.run_id, CONFIG_HASH: entry.config_hash}
+        return {"name": name, "status": RUNNING, "run_id": decision.run_id, "config_hash": entry.config_hash}
     attempt = Attempt.begin(store, decision, workdir, cfg, entry)
     with (
         Heartbeat(store, attempt.run_id, decision.token, timing.heartbeat_s, on_lost=CHILDREN.stop) as beat,
@@ -129,7 +128,7 @@ def run(cfg: DictConfig, workdir: Path | None = None) -> dict[str, Any]:
             if slurm.requeued():  # no result: submitit would hand it to the submitter as the config's
                 raise SystemExit(128 + signal.SIGTERM)
             outcome = {**outcome, "status": FAILED}  # cancelled: the sweep reports it (and a re-run resumes it)
-    return {"name": name, "run_id": attempt.run_id, CONFIG_HASH: entry.config_hash, **outcome}
+    return {"name": name, "run_id": attempt.run_id, "config_hash": entry.config_hash, **outcome}
 
 
 def _train(
