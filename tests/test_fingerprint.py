@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 from ablation.config import fingerprint
 from ablation.config.grid import GridEntry, expand
-from ablation.job.task import _params, _tags
+from ablation.job.attempt import run_params, run_tags
 from ablation.sweep.core import triage
 from ablation.track import FINISHED, Store
 
@@ -76,7 +76,7 @@ def test_a_change_to_se_s_computation_retrains_the_se_configs_and_skips_the_rest
     entries = expand("run", args)
     store = Store(f"sqlite:///{tmp_path / 'mlflow.db'}", "ablation")
     for entry in entries:
-        store.end(store.start(entry.name, tags=_tags(entry)), FINISHED)
+        store.end(store.start(entry.name, tags=run_tags(entry)), FINISHED)
     done = {e.config_hash for e in triage(store, entries, stale_after_s=60).done}  # what the sweeper skips
     assert retrained(args, done) == set()
     edit(tree / "ablation/attention/se.py", "x.mean((2, 3), keepdim=True)", "x.amax((2, 3), keepdim=True)")
@@ -139,7 +139,7 @@ def test_other_package_versions_retrain_every_config(first: tuple, monkeypatch: 
 def test_a_run_records_its_fingerprints_and_package_versions(first: tuple) -> None:
     fixed = [a for a in first[0] if not a.startswith(("attention=", "placement="))]
     [entry] = [e for e in expand("run", [*fixed, "attention=se"]) if not e.is_baseline]
-    tags, params = _tags(entry), _params(entry, entry.cfg)
+    tags, params = run_tags(entry), run_params(entry, entry.cfg)
     prints = dict(entry.fingerprints)
     assert {tags[f"{kind}_fingerprint"] for kind in fingerprint.KINDS} == {prints[k] for k in fingerprint.KINDS}
     assert all(len(digest) == 10 for digest in prints.values())

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ablation.evaluate.settings import STRIDE, Settings
+from ablation.track.schema import EVAL_DIR, INSTANCES, PREDICTIONS  # in the job folder as among the run's artifacts
 
 __all__ = ["EVAL_DIR", "STRIDE", "Settings", "evaluate_trained"]
 
 if TYPE_CHECKING:
     from ablation.evaluate.final import Detections
 
-EVAL_DIR = "eval"  # in the job folder and among the run's artifacts
-INSTANCES, PREDICTIONS = "instances_val.json", "predictions.json"
 # where the COCO detections came from (``coco_source``)
 FINAL_VALIDATION, SECOND_PASS = "upstream final validation", "val.run of best.pt"
 

@@ -14,11 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablation.evaluate import EVAL_DIR
+from ablation.track.schema import (
+    COCO_PREFIX,
+    COCO_SECONDS,
+    COCO_SOURCE,
+    EVAL_DIR,
+    EVALUATION_ERRORS,
+    LATENCY_MS,
+    LATENCY_P90_MS,
+    LATENCY_SECONDS,
+    LATENCY_SETTINGS,
+    latency_param,
+)
 
-COCO_PREFIX = "coco/"
-ERROR_TAGS = ("coco_error", "latency_error")
-SECONDS = ("coco_seconds", "latency_seconds")  # wall time of each evaluation part
+SECONDS = (COCO_SECONDS, LATENCY_SECONDS)  # wall time of each evaluation part (result.json's keys too)
 
 
 @dataclass(frozen=True)
@@ -36,11 +45,11 @@ def records(result: dict[str, Any]) -> Records:
     params: dict[str, str] = {}
     latency = result.get("latency")
     if latency:
-        metrics.update(latency_ms=float(latency["median_ms"]), latency_p90_ms=float(latency["p90_ms"]))
-        params = {f"latency_{k}": str(latency[k]) for k in ("device", "imgsz", "repeats", "warmup", "precision")}
+        metrics.update({LATENCY_MS: float(latency["median_ms"]), LATENCY_P90_MS: float(latency["p90_ms"])})
+        params = {latency_param(k): str(latency[k]) for k in LATENCY_SETTINGS}
     if result.get("coco_source"):
-        params["coco_source"] = str(result["coco_source"])
+        params[COCO_SOURCE] = str(result["coco_source"])
     metrics.update({k: float(result[k]) for k in SECONDS if result.get(k) is not None})
-    tags = {k: str(result[k]) for k in ERROR_TAGS if result.get(k)}
+    tags = {k: str(result[k]) for k in EVALUATION_ERRORS if result.get(k)}  # result.json's keys are the tags
     artifacts = [Path(p) for p in (result.get("eval_files") or {}).values() if Path(p).is_file()]
     return Records(metrics, params, tags, artifacts)

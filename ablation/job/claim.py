@@ -35,11 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from ablation.config.errors import OptionError, as_number
-from ablation.track import FINISHED, KILLED, RUNNING, Store
-from ablation.track.store import retry_locked
+from ablation.track import Store
+from ablation.track.schema import CHECKPOINT, FINISHED, HEARTBEAT, INTERRUPTED, KILLED, OWNER, RUNNING
 
-OWNER, HEARTBEAT, CHECKPOINT, JOB_DIR = "owner", "heartbeat", "checkpoint", "job_dir"
-INTERRUPTED, RESUMED, RESUMED_AT = "interrupted", "resumed", "resumed_at_epochs"
 NEW, RESUME, DONE, BUSY = "new", "resume", "finished", "busy"
 
 
@@ -163,15 +161,11 @@ def decide(runs: list[Any], me: Owner, stale_after_s: float) -> Decision:
     return Decision(NEW)
 
 
-def config_runs(store: Store, config_hash: str) -> list[Any]:
-    return store.runs(f"tags.config_hash = '{config_hash}'")
-
-
 def claim(store: Store, config_hash: str, create: Callable[[dict[str, str]], str], timing: Timing) -> Decision:
     """Decide, and for NEW or RESUME take the run: RUNNING, owned by this process. ``create``
     starts a new run with the given extra tags and returns its id."""
     me = Owner.me()
-    runs = config_runs(store, config_hash)
+    runs = store.config_runs(config_hash)
     decision = decide(runs, me, timing.stale_after_s)
     if decision.kind in (DONE, BUSY):
         return decision
@@ -180,11 +174,11 @@ def claim(store: Store, config_hash: str, create: Callable[[dict[str, str]], str
     if decision.kind == RESUME:
         run_id = decision.run_id
         store.set_tags(run_id, {OWNER: token, HEARTBEAT: now})
-        retry_locked(store.client.update_run)(run_id, status=RUNNING)
+        store.set_status(run_id, RUNNING)
     else:
         run_id = create({OWNER: token, HEARTBEAT: now})
     time.sleep(timing.settle_s)
-    runs = config_runs(store, config_hash)
+    runs = store.config_runs(config_hash)
     mine = next(r for r in runs if r.info.run_id == run_id)
     if mine.data.tags.get(OWNER) != token:  # another process claimed the same run after us
         return Decision(BUSY, mine)
@@ -192,7 +186,7 @@ def claim(store: Store, config_hash: str, create: Callable[[dict[str, str]], str
     first = min([mine, *rivals], key=lambda r: (r.info.start_time, r.info.run_id))
     if first is not mine:
         if decision.kind == NEW:
-            store.client.delete_run(run_id)
+            store.delete_run(run_id)
         else:
             store.end(run_id, KILLED)
         return Decision(BUSY, first)
@@ -229,7 +223,7 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.every_s):
             try:
-                owner = self.store.client.get_run(self.run_id).data.tags.get(OWNER)
+                owner = self.store.run(self.run_id).data.tags.get(OWNER)
                 if owner != self.token:
                     self.lost = True
                     self.on_lost()

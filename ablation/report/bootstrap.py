@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ablation.config.errors import OptionError, as_number
 from ablation.report.cocoap import IOU_50, IOU_50_95, match
+from ablation.track import Store
+from ablation.track.schema import COCO_AP, COCO_AP50, EVAL_PREDICTIONS, EVAL_TRUTH, MAP50, MAP50_95
 
-PREDICTIONS, TRUTH = "eval/predictions.json", "eval/instances_val.json"
 # the metric the verdict is about → the IoU thresholds of its COCO counterpart
-THRESHOLDS = {"mAP50": IOU_50, "coco/AP50": IOU_50, "mAP50-95": IOU_50_95, "coco/AP": IOU_50_95}
+THRESHOLDS = {MAP50: IOU_50, COCO_AP50: IOU_50, MAP50_95: IOU_50_95, COCO_AP: IOU_50_95}
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def paired_bootstrap(
 
 
 def run_bootstrap(
-    uri: str,
+    store: Store,
     run_id: str,
     baseline_run_id: str,
     metric: str,
@@ -100,10 +99,11 @@ def run_bootstrap(
     if metric not in THRESHOLDS:
         return None
     try:
-        truth = _artifact(uri, run_id, TRUTH, "this run")
-        config = _artifact(uri, run_id, PREDICTIONS, "this run")
-        baseline = _artifact(uri, baseline_run_id, PREDICTIONS, "its baseline")
-        baseline, note = pair_by_file_name(truth, _artifact(uri, baseline_run_id, TRUTH, "its baseline"), baseline)
+        truth = _artifact(store, run_id, EVAL_TRUTH, "this run")
+        config = _artifact(store, run_id, EVAL_PREDICTIONS, "this run")
+        baseline = _artifact(store, baseline_run_id, EVAL_PREDICTIONS, "its baseline")
+        baseline_truth = _artifact(store, baseline_run_id, EVAL_TRUTH, "its baseline")
+        baseline, note = pair_by_file_name(truth, baseline_truth, baseline)
         interval = paired_bootstrap(truth, config, baseline, THRESHOLDS[metric], resamples, seed)
     except Exception as err:
         reason = str(err) if isinstance(err, (PairingError, FileNotFoundError)) else f"{type(err).__name__}: {err}"
@@ -178,16 +178,11 @@ def _content(truth: dict[str, Any]) -> tuple[Any, ...]:
     return sorted((int(i["id"]), _size(i)) for i in truth["images"]), _labels_by_id(truth)
 
 
-def _artifact(uri: str, run_id: str, path: str, whose: str) -> Any:
+def _artifact(store: Store, run_id: str, path: str, whose: str) -> Any:
     """A JSON artifact of the run; FileNotFoundError naming ``whose`` run lacks it."""
-    import mlflow.artifacts
-    from mlflow import MlflowClient
-
-    folder, name = path.rsplit("/", 1)
-    if name not in {Path(f.path).name for f in MlflowClient(tracking_uri=uri).list_artifacts(run_id, folder)}:
+    try:
+        return json.loads(store.read_artifact(run_id, path))
+    except FileNotFoundError:
         raise FileNotFoundError(
             f"{whose} ({run_id}) has no {path} (evaluation was off, failed, or the run predates it)"
-        )
-    with tempfile.TemporaryDirectory() as tmp:
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=tmp, tracking_uri=uri)
-        return json.loads(Path(local).read_text())
+        ) from None

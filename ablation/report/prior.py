@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from ablation.report import power
 from ablation.report.runs import load_runs
-from ablation.report.stats import FINISHED, with_deltas
+from ablation.report.stats import with_deltas
+from ablation.track import FINISHED
 
 
 def prior_line(

@@ -23,6 +23,23 @@ from ablation.report.adaptive import Design, next_round
 from ablation.report.runs import RUN_COLUMNS
 from ablation.report.stats import BASELINE as BASELINE_VERDICT
 from ablation.report.stats import NO_EVIDENCE, SINGLE_SEED, configs_frame, family_columns
+from ablation.track import Store
+from ablation.track.schema import (
+    ATTENTION,
+    BASELINE_HASH,
+    CONFIG_HASH,
+    FINISHED,
+    GFLOPS,
+    GROUP_HASH,
+    MAP50,
+    MAP50_95,
+    MODEL,
+    PARAMS,
+    PLACEMENT,
+    SEED,
+    TRAIN_EPOCHS,
+    TRAIN_IMGSZ,
+)
 
 BASELINE = "base"
 # a set of trained ``config_hash`` es → the configs frame of those runs (in memory, or from a store)
@@ -71,7 +88,7 @@ def _run(i: int, seed: int, value: float) -> dict[str, object]:
         "seed": seed,
         "error": "",
         "run_id": f"{group}-s{seed}",
-        "status": "FINISHED",
+        "status": FINISHED,
         "start_time": pd.Timestamp(0),
         "mAP50-95": value,
         "mAP50": 2 * value,
@@ -142,30 +159,17 @@ def seeds_hashes(runs: pd.DataFrame, seeds: int) -> set[str]:
 
 
 def log_grid(uri: str, experiment: str, runs: pd.DataFrame) -> float:
-    """Write runs into an MLflow store as a sweep records them (tags, final metrics in one
-    ``log_batch`` per run, FINISHED); returns the seconds it took."""
-    from mlflow.entities import Metric, Param
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=uri)
-    found = client.get_experiment_by_name(experiment)
-    experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+    """Write runs into an MLflow store as a sweep records them (identity tags, params, final
+    metrics, FINISHED); returns the seconds it took (the experiment's creation left out)."""
+    store = Store(uri, experiment)
+    store.experiment_id  # noqa: B018 - created before the clock starts
     started = time.perf_counter()
-    now = int(time.time() * 1000)
     for run in runs.to_dict("records"):
-        tags = {
-            k: str(run[k])
-            for k in ("config_hash", "group_hash", "baseline_hash", "model", "attention", "placement", "seed")
-        }
-        created = client.create_run(experiment_id, start_time=now, tags=tags, run_name=run["name"])
-        metrics = [Metric(k, float(run[k]), now, 3) for k in ("mAP50", "mAP50-95", "params", "gflops")]
-        params = [
-            Param("seed", str(run["seed"])),
-            Param("train.epochs", run["epochs"]),
-            Param("train.imgsz", run["imgsz"]),
-        ]
-        client.log_batch(created.info.run_id, metrics=metrics, params=params)
-        client.set_terminated(created.info.run_id, "FINISHED")
+        tags = {k: str(run[k]) for k in (CONFIG_HASH, GROUP_HASH, BASELINE_HASH, MODEL, ATTENTION, PLACEMENT, SEED)}
+        run_id = store.start(run["name"], tags)
+        store.log_params(run_id, {SEED: run["seed"], TRAIN_EPOCHS: run["epochs"], TRAIN_IMGSZ: run["imgsz"]})
+        store.log_metrics(run_id, {k: run[k] for k in (MAP50, MAP50_95, PARAMS, GFLOPS)}, step=3)
+        store.end(run_id, FINISHED)
     return time.perf_counter() - started
 
 

@@ -15,28 +15,36 @@ import pandas as pd
 from ablation.config.errors import OptionError, not_one_of
 from ablation.report import family, power
 from ablation.report.bootstrap import Interval
-
-FINISHED, FAILED = "FINISHED", "FAILED"
-SUMMARISED = ("mAP50", "mAP50-95", "coco/AP")  # mean and t-interval over seeds
-COMPARED = ("mAP50", "mAP50-95", "coco/AP")  # paired difference to the baseline
-COSTS = ("params", "gflops", "latency_ms", "latency_p90_ms")
-# means over seeds only (the CSV keeps every logged metric per config)
-MEANS = (
-    "precision",
-    "recall",
-    "coco/AP50",
-    "coco/AP75",
-    "coco/AP_small",
-    "coco/AP_medium",
-    "coco/AP_large",
-    "coco/AR100",
+from ablation.track.schema import (
+    COCO_AP,
+    COCO_AP50,
+    COCO_AP75,
+    COCO_AP_LARGE,
+    COCO_AP_MEDIUM,
+    COCO_AP_SMALL,
+    COCO_AR100,
+    FINISHED,
+    GFLOPS,
+    LATENCY_MS,
+    LATENCY_P90_MS,
+    MAP50,
+    MAP50_95,
+    PARAMS,
+    PRECISION,
+    RECALL,
 )
+
+SUMMARISED = (MAP50, MAP50_95, COCO_AP)  # mean and t-interval over seeds
+COMPARED = SUMMARISED  # paired difference to the baseline
+COSTS = (PARAMS, GFLOPS, LATENCY_MS, LATENCY_P90_MS)
+# means over seeds only (the CSV keeps every logged metric per config)
+MEANS = (PRECISION, RECALL, COCO_AP50, COCO_AP75, COCO_AP_SMALL, COCO_AP_MEDIUM, COCO_AP_LARGE, COCO_AR100)
 BETTER, WORSE, NO_EVIDENCE, SINGLE_SEED = "better", "worse", "no evidence", "single seed"
 BASELINE, NO_BASELINE, FAILED_VERDICT = "baseline", "no baseline", "failed"
 # a config's run (with ``baseline_run_id``) → the image-bootstrap interval, or None when it cannot be made
 SingleSeed = Callable[[pd.Series], Interval | None]
 # the metric the image bootstrap recomputes for a verdict metric: the COCO AP family only
-BOOTSTRAP_METRIC = {"mAP50-95": "coco/AP", "coco/AP": "coco/AP", "mAP50": "coco/AP50", "coco/AP50": "coco/AP50"}
+BOOTSTRAP_METRIC = {MAP50_95: COCO_AP, COCO_AP: COCO_AP, MAP50: COCO_AP50, COCO_AP50: COCO_AP50}
 
 
 class MetricError(OptionError):

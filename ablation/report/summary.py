@@ -47,22 +47,24 @@ def summarise(
     image bootstrap on ``metric``'s COCO counterpart when its runs have ``eval/`` artifacts.
     Raises ``stats.MetricError`` when no run logged ``metric``, ``family.CorrectionError`` for a
     bad correction."""
-    from ablation.track.store import resolve_uri
+    from ablation.track import Store
 
     family.check(correction, alpha)
-    uri = resolve_uri(uri)
-    runs = load_runs(uri, experiment, hashes)
+    store = Store(uri, experiment)
+    runs = load_runs(store.uri, experiment, hashes)
     if not runs.empty:
         check_metric(runs, metric)
 
     def single_seed(run: pd.Series):
         label = f"{run['name']} (seed {run['seed']:g})"
         return run_bootstrap(
-            uri, run["run_id"], run["baseline_run_id"], BOOTSTRAP_METRIC[metric], resamples, seed, label
+            store, run["run_id"], run["baseline_run_id"], BOOTSTRAP_METRIC[metric], resamples, seed, label
         )
 
     configs = configs_frame(runs, metric, single_seed, correction, alpha)
-    return Summary(uri, experiment, metric, with_deltas(runs) if not runs.empty else runs, configs, correction, alpha)
+    return Summary(
+        store.uri, experiment, metric, with_deltas(runs) if not runs.empty else runs, configs, correction, alpha
+    )
 
 
 def summarise_command(cfg: DictConfig, hashes: Iterable[str] | None = None) -> Summary | None:

@@ -25,11 +25,20 @@ from typing import Any
 from omegaconf import DictConfig
 
 from ablation.config.grid import GridEntry
-from ablation.job.claim import BUSY, DONE, OWNER, RESUME, Owner, Timing, alive, decide
+from ablation.job.claim import BUSY, DONE, RESUME, Owner, Timing, alive, decide
 from ablation.plan.planner import COLUMNS, PlanRow, plan
-from ablation.track import FAILED, FINISHED, KILLED, RUNNING, Store
-
-SKIPPED = "SKIPPED"
+from ablation.track import FAILED, FINISHED, KILLED, RUNNING, SKIPPED, Store
+from ablation.track.schema import (
+    COMMAND,
+    CONFIG_HASH,
+    ERROR,
+    JOBS,
+    OWNER,
+    SWEEP,
+    SWEEP_CONFIGS,
+    SWEEP_FAILED,
+    SWEEP_TRUE,
+)
 
 
 class SweepError(RuntimeError):
@@ -96,8 +105,8 @@ def config_runs_by_hash(store: Store) -> dict[str, list[Any]]:
     """Every config run of the experiment (not deleted), grouped by ``config_hash``."""
     grouped: dict[str, list[Any]] = {}
     for run in store.runs():
-        if run.data.tags.get("config_hash"):
-            grouped.setdefault(run.data.tags["config_hash"], []).append(run)
+        if run.data.tags.get(CONFIG_HASH):
+            grouped.setdefault(run.data.tags[CONFIG_HASH], []).append(run)
     return grouped
 
 
@@ -108,7 +117,7 @@ def run_result(run: Any, entry: GridEntry) -> dict[str, Any]:
         "status": run.info.status,
         "run_id": run.info.run_id,
         "config_hash": entry.config_hash,
-        "error": run.data.tags.get("error", ""),
+        "error": run.data.tags.get(ERROR, ""),
     }
 
 
@@ -189,10 +198,10 @@ def start_sweep(config: DictConfig, store: Store | None, arguments: list[str], s
     name = f"sweep {time.strftime('%Y-%m-%d %H:%M:%S')}"
     jobs = len(grid.todo)
     me = Owner.me()
-    for lost in store.runs(f"tags.sweep = 'true' and attributes.status = '{RUNNING}'"):
+    for lost in store.runs(f"tags.{SWEEP} = '{SWEEP_TRUE}' and attributes.status = '{RUNNING}'"):
         if not alive(lost, me, stale_after_s=float("inf")):  # its submitter was killed, on this machine
             store.end(lost.info.run_id, KILLED)
-    tags = {"sweep": "true", "command": " ".join(arguments), "jobs": str(jobs), OWNER: me.tag()}
+    tags = {SWEEP: SWEEP_TRUE, COMMAND: " ".join(arguments), JOBS: str(jobs), OWNER: me.tag()}
     run_id = store.start(name, tags=tags)
     busy = f", {len(grid.elsewhere)} being trained by other processes (waited for)" if grid.elsewhere else ""
     print(
@@ -223,7 +232,7 @@ def finish_sweep(sweep: Sweep, results: Iterable[dict[str, Any]], interrupted: b
     )
     for r in failed:
         print(f"FAILED {r.get('name', '?')}: {r.get('error', 'unknown error')}", file=sys.stderr)
-    sweep.store.log_metrics(sweep.run_id, {"configs": len(results), "failed": len(failed)})
+    sweep.store.log_metrics(sweep.run_id, {SWEEP_CONFIGS: len(results), SWEEP_FAILED: len(failed)})
     if interrupted:
         print("[ablation] interrupted: the same command trains what is not FINISHED yet", file=sys.stderr)
     sweep.store.end(sweep.run_id, KILLED if interrupted else FAILED if failed else FINISHED)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import os
 import random
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,10 +25,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ablation.config.errors import OptionError, nearest
+from ablation.track.schema import CONFIG_HASH, FINISHED, PARENT_RUN_ID, RUN_NAME
 
 T = TypeVar("T")
 LOCKED = ("database is locked", "database table is locked", "busy")
-FINISHED, FAILED, RUNNING, KILLED = "FINISHED", "FAILED", "RUNNING", "KILLED"
+PARAM_LENGTH, TAG_LENGTH = 6000, 5000  # MLflow's limits on a value: longer ones are cut
+PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"  # MLflow's tqdm bar on every download
 
 
 # SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3, which is not installed: our driver is
@@ -185,16 +189,16 @@ class Store:
 
     @retry_locked
     def start(self, name: str, tags: dict[str, str], parent: str | None = None) -> str:
-        tags = {**tags, "mlflow.runName": name}
+        tags = {**tags, RUN_NAME: name}
         if parent:
-            tags["mlflow.parentRunId"] = parent
+            tags[PARENT_RUN_ID] = parent
         return self.client.create_run(self.experiment_id, tags=tags, run_name=name).info.run_id
 
     @retry_locked
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         from mlflow.entities import Param
 
-        items = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        items = [Param(k, str(v)[:PARAM_LENGTH]) for k, v in params.items()]
         for i in range(0, len(items), 100):
             self.client.log_batch(run_id, params=items[i : i + 100])
 
@@ -210,7 +214,7 @@ class Store:
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
-        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:TAG_LENGTH]) for k, v in tags.items()])
 
     @retry_locked
     def log_artifact(self, run_id: str, path: str | Path, folder: str | None = None) -> None:
@@ -219,6 +223,42 @@ class Store:
     @retry_locked
     def end(self, run_id: str, status: str = FINISHED) -> None:
         self.client.set_terminated(run_id, status)
+
+    @retry_locked
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.client.delete_tag(run_id, key)
+
+    @retry_locked
+    def set_status(self, run_id: str, status: str) -> None:
+        """A run's status without ending it (e.g. RUNNING again when it is resumed)."""
+        self.client.update_run(run_id, status=status)
+
+    @retry_locked
+    def delete_run(self, run_id: str) -> None:
+        self.client.delete_run(run_id)
+
+    @retry_locked
+    def run(self, run_id: str) -> Any:
+        return self.client.get_run(run_id)
+
+    @retry_locked
+    def metric_history(self, run_id: str, key: str) -> list[Any]:
+        """Every logged value of one metric (MLflow ``Metric``: ``step``, ``value``, ...)."""
+        return self.client.get_metric_history(run_id, key)
+
+    @retry_locked
+    def artifact_names(self, run_id: str, folder: str = "") -> set[str]:
+        """The names of the files and folders directly in one artifact folder of a run."""
+        return {Path(f.path).name for f in self.client.list_artifacts(run_id, folder or None)}
+
+    def read_artifact(self, run_id: str, path: str) -> str:
+        """The text of one artifact file; FileNotFoundError when the run has none at ``path``.
+        Downloaded without MLflow's progress bar (one tqdm bar per file on stderr otherwise)."""
+        folder, _, name = path.rpartition("/")
+        if name not in self.artifact_names(run_id, folder):
+            raise FileNotFoundError(f"run {run_id} has no artifact {path}")
+        with tempfile.TemporaryDirectory() as tmp, _quiet_downloads():
+            return Path(retry_locked(self.client.download_artifacts)(run_id, path, tmp)).read_text()
 
     @retry_locked
     def runs(self, filter_string: str = "") -> list[Any]:
@@ -233,11 +273,28 @@ class Store:
             if not token:
                 return out
 
+    def config_runs(self, config_hash: str) -> list[Any]:
+        """Every run of one config (each attempt that was not resumed into the same run)."""
+        return self.runs(f"tags.{CONFIG_HASH} = '{config_hash}'")
+
     def finished_hashes(self) -> set[str]:
         """``config_hash`` of every FINISHED config run."""
         runs = self.runs(f"attributes.status = '{FINISHED}'")
-        return {h for h in (r.data.tags.get("config_hash") for r in runs) if h}
+        return {h for h in (r.data.tags.get(CONFIG_HASH) for r in runs) if h}
 
     def finished_with_hash(self, config_hash: str) -> Any | None:
-        runs = self.runs(f"tags.config_hash = '{config_hash}' and attributes.status = '{FINISHED}'")
+        runs = self.runs(f"tags.{CONFIG_HASH} = '{config_hash}' and attributes.status = '{FINISHED}'")
         return runs[0] if runs else None
+
+
+@contextlib.contextmanager
+def _quiet_downloads() -> Iterator[None]:
+    """MLflow reads ``PROGRESS_BAR`` at each download: off for the block, unless the user set it."""
+    if PROGRESS_BAR in os.environ:
+        yield
+        return
+    os.environ[PROGRESS_BAR] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(PROGRESS_BAR, None)

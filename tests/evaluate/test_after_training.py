@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from ablation.engines.yolov5 import train as engine
-from ablation.evaluate import EVAL_DIR, Settings, evaluate_trained
+from ablation.evaluate import Settings, evaluate_trained
 from ablation.evaluate.coco import STATS
 from ablation.evaluate.record import records
+from ablation.track.schema import EVAL_DIR
 from ablation.train import worker
 
 SMALL = {"coco": True, "latency": {"enabled": True, "imgsz": 64, "warmup": 1, "repeats": 3}}

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from mlflow.entities import Metric, Param
 
 from ablation.track import Store
 
@@ -46,12 +44,11 @@ def log_run(
     if status != "FINISHED":
         tags["error"] = "RuntimeError: <boom> & co"
     run_id = store.start(name, tags)
-    now = int(time.time() * 1000)
-    points = [Metric(k, float(v), now, EPOCHS) for k, v in metrics.items()]
+    store.log_metrics(run_id, metrics, step=EPOCHS)
     if status == "FINISHED":  # per-epoch mAP50 rising to the final value; step EPOCHS = re-validation of best.pt
-        points += [Metric("mAP50", metrics["mAP50"] * (e + 1) / EPOCHS, now, e) for e in range(EPOCHS)]
-    params = [Param("seed", str(seed)), Param("train.epochs", str(EPOCHS)), Param("train.imgsz", "64")]
-    store.client.log_batch(run_id, metrics=points, params=params)
+        for epoch in range(EPOCHS):
+            store.log_metrics(run_id, {"mAP50": metrics["mAP50"] * (epoch + 1) / EPOCHS}, step=epoch)
+    store.log_params(run_id, {"seed": seed, "train.epochs": EPOCHS, "train.imgsz": 64})
     for path, content in (artifacts or {}).items():
         local = Path(store.uri.removeprefix("sqlite:///")).parent / "tmp" / run_id / path
         local.parent.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,11 @@ import copy
 import numpy as np
 import pytest
 
-from ablation.report.bootstrap import PREDICTIONS, TRUTH, paired_bootstrap
+from ablation.report.bootstrap import paired_bootstrap
 from ablation.report.cocoap import IOU_50
 from ablation.report.summary import summarise
 from ablation.track import Store
+from ablation.track.schema import EVAL_PREDICTIONS, EVAL_TRUTH
 from tests.report.coco_sets import coco_set
 from tests.report.conftest import log_run, values
 
@@ -39,9 +40,9 @@ def se_row(store_uri: str, experiment: str, base_truth: object, base_predictions
         "none",
         0,
         values("none", 0),
-        artifacts={PREDICTIONS: base_predictions, TRUTH: base_truth},
+        artifacts={EVAL_PREDICTIONS: base_predictions, EVAL_TRUTH: base_truth},
     )
-    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: good, TRUTH: truth})
+    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={EVAL_PREDICTIONS: good, EVAL_TRUTH: truth})
     return summarise(store_uri, experiment, "mAP50", resamples=100).configs.set_index("name").loc["yolov5n-se-neck"]
 
 
@@ -108,9 +109,14 @@ def test_missing_predictions_are_a_warning_naming_the_run(store_uri: str, capsys
     store = Store(store_uri, "pair-missing")
     base = log_run(store, "yolov5n-none", "none", 0, values("none", 0))
     log_run(
-        store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: [], TRUTH: named(coco_set(1)[0])}
+        store,
+        "yolov5n-se-neck",
+        "se",
+        0,
+        values("se", 0),
+        artifacts={EVAL_PREDICTIONS: [], EVAL_TRUTH: named(coco_set(1)[0])},
     )
     row = summarise(store_uri, "pair-missing", "mAP50", resamples=10).configs.set_index("name").loc["yolov5n-se-neck"]
-    reason = f"its baseline ({base}) has no {PREDICTIONS} (evaluation was off, failed, or the run predates it)"
+    reason = f"its baseline ({base}) has no {EVAL_PREDICTIONS} (evaluation was off, failed, or the run predates it)"
     assert row["boot_note"] == reason
     assert f"warning: no image bootstrap for yolov5n-se-neck (seed 0): {reason}\n" in capsys.readouterr().err

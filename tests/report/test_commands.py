@@ -3,6 +3,7 @@ the single-seed image bootstrap from MLflow artifacts; the page in headless Chro
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,8 +13,8 @@ import pandas as pd
 import pytest
 
 from ablation.report import command, export
-from ablation.report.bootstrap import PREDICTIONS, TRUTH
 from ablation.track import Store
+from ablation.track.schema import EVAL_PREDICTIONS, EVAL_TRUTH
 from tests.report.coco_sets import coco_set, pycocotools_ap
 from tests.report.conftest import SEEDS, log_run, values
 
@@ -82,8 +83,8 @@ def test_one_seed_is_never_a_verdict_and_its_bootstrap_is_labelled(
     truth, good = coco_set(4, images=30, noise=0.5, miss=0.0)
     _, poor = coco_set(5, images=30, noise=4.0, miss=0.5)
     store = Store(store_uri, "one-seed")
-    log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={PREDICTIONS: poor, TRUTH: truth})
-    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={PREDICTIONS: good, TRUTH: truth})
+    log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={EVAL_PREDICTIONS: poor, EVAL_TRUTH: truth})
+    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={EVAL_PREDICTIONS: good, EVAL_TRUTH: truth})
     out = tmp_path / "csv"
     assert (
         export.main(
@@ -137,3 +138,23 @@ def test_report_opens_in_headless_chromium(report: tuple[Path, str], tmp_path: P
     )
     assert done.returncode == 0, done.stderr
     assert "4 images, 0 problems" in done.stdout and shot.stat().st_size > 10_000
+
+
+def test_export_and_report_print_no_download_progress_bars(store_uri: str, tmp_path: Path) -> None:
+    """The real commands, in a child process as a user runs them: the single-seed bootstrap reads
+    four artifacts per config, and MLflow would draw a progress bar on stderr for each."""
+    truth, good = coco_set(4, images=10, noise=0.5, miss=0.0)
+    _, poor = coco_set(5, images=10, noise=4.0, miss=0.5)
+    store = Store(store_uri, "quiet")
+    log_run(store, "yolov5n-none", "none", 0, values("none", 0), artifacts={EVAL_PREDICTIONS: poor, EVAL_TRUTH: truth})
+    log_run(store, "yolov5n-se-neck", "se", 0, values("se", 0), artifacts={EVAL_PREDICTIONS: good, EVAL_TRUTH: truth})
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"}
+    common = [f"tracking.uri={store_uri}", "tracking.experiment=quiet", "metric=mAP50", "bootstrap.resamples=20"]
+    for module, out in (("ablation.export", tmp_path / "configs.csv"), ("ablation.report", tmp_path / "report")):
+        done = subprocess.run(
+            [sys.executable, "-m", module, *common, f"out={out}"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Downloading artifacts" not in done.stderr and "it/s]" not in done.stderr, done.stderr
+    se = pd.read_csv(tmp_path / "configs.csv").set_index("name").loc["yolov5n-se-neck"]
+    assert se["boot_delta"] > 0  # the artifacts were read

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.container import BarContainer, ErrorbarContainer
-from mlflow.entities import Metric, Param
 
 from ablation.report import plots
 from ablation.report.runs import epoch_history, load_runs
@@ -81,11 +79,11 @@ def test_an_early_stopped_runs_final_revalidation_is_not_an_epoch(store_uri: str
     store = Store(store_uri, "early-stop")
     tags = {"config_hash": "c", "group_hash": "g", "baseline_hash": "c", "attention": "none", "seed": "0"}
     run_id = store.start("yolov5n-none", tags)
-    now = int(time.time() * 1000)
     # train.epochs=10, train.patience stopped it after 3 epochs: the re-validation of best.pt is step 3
-    epochs = [Metric("mAP50", 0.1 * (e + 1), now, e) for e in range(3)]
-    final = [Metric("mAP50", 0.25, now, 3), Metric("train_seconds", 12.0, now, 3)]
-    store.client.log_batch(run_id, metrics=epochs + final, params=[Param("train.epochs", "10")])
+    for epoch in range(3):
+        store.log_metrics(run_id, {"mAP50": 0.1 * (epoch + 1)}, step=epoch)
+    store.log_metrics(run_id, {"mAP50": 0.25, "train_seconds": 12.0}, step=3)
+    store.log_params(run_id, {"train.epochs": "10"})
     store.end(run_id, "FINISHED")
     history = epoch_history(store_uri, load_runs(store_uri, "early-stop"))
     assert history["epoch"].tolist() == [0, 1, 2]

@@ -128,7 +128,7 @@ def test_a_heartbeat_renews_and_notices_a_lost_claim(tmp_path: Path) -> None:
     lost = threading.Event()
     with Heartbeat(store, run_id, "me", every_s=0.2, on_lost=lost.set) as beat:
         time.sleep(1.0)
-        assert time.time() - float(store.client.get_run(run_id).data.tags["heartbeat"]) < 5
+        assert time.time() - float(store.run(run_id).data.tags["heartbeat"]) < 5
         store.set_tags(run_id, {"owner": "someone else"})
         assert lost.wait(5) and beat.lost
 

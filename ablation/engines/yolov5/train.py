@@ -28,16 +28,17 @@ from typing import Any
 
 from ablation.engines.yolov5 import compat
 from ablation.engines.yolov5.engine import ENGINE
+from ablation.track.schema import MAP50, MAP50_95, PRECISION, RECALL
 
 # Order of the values upstream passes to ``on_fit_epoch_end`` (train.py's ``log_vals``).
 EPOCH_KEYS = (
     "train/box_loss",
     "train/obj_loss",
     "train/cls_loss",
-    "precision",
-    "recall",
-    "mAP50",
-    "mAP50-95",
+    PRECISION,
+    RECALL,
+    MAP50,
+    MAP50_95,  # upstream's metrics/mAP_0.5:0.95 (no ':' in an MLflow key)
     "val/box_loss",
     "val/obj_loss",
     "val/cls_loss",
@@ -46,7 +47,7 @@ EPOCH_KEYS = (
     "lr/pg2",
 )
 RESUME_CHECKPOINT = "resume.pt"  # beside upstream's last.pt, in <save_dir>/weights
-FINAL_KEYS = ("precision", "recall", "mAP50", "mAP50-95", "val/box_loss", "val/obj_loss", "val/cls_loss")
+FINAL_KEYS = (PRECISION, RECALL, MAP50, MAP50_95, "val/box_loss", "val/obj_loss", "val/cls_loss")
 
 
 class NonFiniteLoss(FloatingPointError):
