@@ -1,12 +1,16 @@
 """What can change a config's result besides its config: four fingerprints that join its identity.
 
-- ``code``: the source of the attention class the config trains and of every file of our code that
-  file imports, transitively (``se.py`` + ``registry.py``; ``gam.py`` + ``_batchnorm.py`` +
-  ``registry.py``; ``c3_attn.py`` and what it imports as well for ``c3_inside``). Files are compared
-  as syntax trees without docstrings: comments, docstrings and formatting do not run, so a typo
-  fix in a paper citation does not retrain a grid, while any change to what executes does.
-  The baseline trains no module of ours: its code fingerprint is empty, so every config pairs
-  with the same baseline runs.
+- ``code``: the code of ours the config runs to make its numbers, as ``CODE`` maps it: the
+  attention class's file and every file of ours it imports, transitively (``se.py`` +
+  ``registry.py``; ``gam.py`` + ``_batchnorm.py`` + ``registry.py``), plus the files of each
+  scope the config belongs to (the engine, the training child, dataset reading, evaluation and
+  planning for every config; the surgery for configs with a module; ``c3_attn.py`` for
+  ``c3_inside``; the weight transfer for configs that start from ``train.weights``). Files are
+  compared as syntax trees without docstrings: comments, docstrings and formatting do not run, so a
+  typo fix in a paper citation does not retrain a grid, while any change to what executes does.
+  Reporting, tracking, sweep orchestration and the command line are left out: they change no
+  number. The baseline runs no module of ours but the common code: every config pairs with the
+  same baseline runs, and a change to the engine retrains them too.
 - ``packages``: the installed versions of the distributions that change training numerics or
   the metrics (``PACKAGES``, plus Python's version); an absent one counts as ``-``, so that
   installing albumentations (upstream augments with it when it is importable) retrains.
@@ -32,6 +36,7 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -44,7 +49,44 @@ from ablation.plan.surgery import BASELINE
 
 ROOT = Path(__file__).resolve().parents[2]  # holds our packages (OURS)
 OURS = ("ablation",)
-C3_INSIDE = ("c3_inside", "ablation.engines.yolov5.c3_attn")  # the placement that trains C3Attn, and its module
+C3_PLACEMENT = "c3_inside"  # the placement that trains C3Attn
+
+# Scopes: which configs run a piece of our code (``code_scopes``).
+EVERY = "every"  # every config, the baseline included
+ATTENTION = "attention"  # configs with an attention module (the surgery places it)
+C3_INSIDE = "c3_inside"  # configs of the c3_inside placement (they train C3Attn)
+WEIGHTS = "weights"  # configs that start from a checkpoint (train.weights)
+MODULE = "module"  # the config's own attention module and what it imports (``source_files``)
+NONE = "none"  # no config: the code changes no number
+# Which configs a change to our code retrains: a module (and its submodules) or, as ``module:a,b``,
+# only those top-level definitions of it; the longest matching row decides. A module no other
+# row names falls under ``ablation``: every config, until a row says otherwise.
+CODE: tuple[tuple[str, str, str], ...] = (
+    ("ablation", EVERY, "setup(): the engine's patches and registration"),
+    ("ablation.attention", MODULE, "the attention modules and their registry"),
+    ("ablation.engines", EVERY, "the engine interface and adapter: training, patches, registration, building, options"),
+    ("ablation.engines.yolov5.c3_attn", C3_INSIDE, "C3Attn, which only c3_inside yamls name"),
+    ("ablation.data", EVERY, "the dataset: image lists, labels, class count, synthetic sets"),
+    ("ablation.evaluate", EVERY, "COCO metrics, latency, the final validation's detections and their records"),
+    ("ablation.plan", EVERY, "the planner (each job's yaml and start checkpoint), preflight (params, GFLOPs)"),
+    ("ablation.plan.surgery", ATTENTION, "placing a module: inserting, rewriting indices and channels"),
+    ("ablation.plan.surgery.graph", EVERY, "reading the base yaml and writing every planned yaml, the baseline's"),
+    ("ablation.plan.surgery.weights", WEIGHTS, "the start checkpoint through the index map, the baseline's too"),
+    ("ablation.plan.surgery.feature_size", NONE, "refuses configs whose maps are too large; writes nothing"),
+    ("ablation.plan.preflight.pool", NONE, "runs preflight in worker processes"),
+    ("ablation.plan.__main__", NONE, "the command line"),
+    ("ablation.job.task:upstream_options", EVERY, "conf/train as the engine's training options"),
+    ("ablation.job", NONE, "claims, MLflow bookkeeping, the job's process"),
+    ("ablation.train.worker:train", EVERY, "the training child: threads, training, evaluation of best.pt"),
+    ("ablation.train", NONE, "the child's process: isolation, device leases, stdin handoff"),
+    ("ablation.config", NONE, "composition and identity: what they decide is the hashed config"),
+    ("ablation.sweep", NONE, "sweep orchestration"),
+    ("ablation.track", NONE, "tracking"),
+    ("ablation.report", NONE, "reporting"),
+    ("ablation.__main__", NONE, "the command line"),
+    ("ablation.run", NONE, "the command line"),
+    ("ablation.export", NONE, "the command line"),
+)
 PACKAGES = (
     "torch",
     "torchvision",
@@ -58,15 +100,18 @@ PACKAGES = (
     "pycocotools",
 )
 ABSENT = "-"
+UNKNOWN = "unknown:"  # a module the registry does not know: planning refuses it
 UNREADABLE = "unreadable"  # a dataset that cannot be listed: planning refuses it with its own sentence
 KINDS = ("code", "packages", "data", "files")
 
 
 @dataclass
 class Fingerprints:
-    """The fingerprints of configs, each dataset listed once per instance (one grid expansion)."""
+    """The fingerprints of configs, each dataset listed and each scope's code hashed once per
+    instance (one grid expansion)."""
 
     datasets: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)  # "<digest function>:<name>" → digest
 
     @classmethod
     def known(cls, data_cfg: DictConfig, digest: str) -> Fingerprints:
@@ -75,40 +120,96 @@ class Fingerprints:
 
     def of(self, cfg: DictConfig) -> dict[str, str]:
         """``{kind: digest}`` for each of ``KINDS``, for one composed config."""
-        attention = str(cfg.attention.name)
-        placement = str((cfg.get("placement") or {}).get("name", ""))
         key = _data_key(cfg.data)
         if key not in self.datasets:
             self.datasets[key] = data_fingerprint(cfg.data)
         return {
-            "code": code_fingerprint(attention, placement),
+            "code": self.code(cfg),
             "packages": packages_fingerprint(),
             "data": self.datasets[key],
             "files": files_fingerprint(cfg),
         }
+
+    def code(self, cfg: DictConfig) -> str:
+        """Digest of the code of ours the config runs: its attention module's files and the files
+        of each of its ``code_scopes`` (the name itself for a module the registry does not know:
+        planning refuses that config)."""
+        attention = str(cfg.attention.name)
+        parts = [f"{scope}:{self._once(scope_digest, scope)}" for scope in code_scopes(cfg)]
+        if attention != BASELINE:
+            module = self._once(module_digest, attention)
+            if module.startswith(UNKNOWN):
+                return module
+            parts.append(f"{MODULE}:{module}")
+        return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:10]
+
+    def _once(self, digest: Callable[[str], str], name: str) -> str:
+        key = f"{digest.__name__}:{name}"
+        if key not in self.codes:
+            self.codes[key] = digest(name)
+        return self.codes[key]
 
 
 def _data_key(data_cfg: DictConfig) -> str:
     return json.dumps(OmegaConf.to_container(data_cfg, resolve=True), sort_keys=True, default=str)
 
 
-def code_fingerprint(attention: str, placement: str) -> str:
-    """Digest of the files the attention module runs ("" for the baseline; the name itself for a
-    name the registry does not know: planning refuses that config)."""
-    if attention == BASELINE:
-        return ""
-    from ablation.attention import ATTENTION
+def code_scopes(cfg: DictConfig) -> list[str]:
+    """The scopes of ``CODE`` whose code the config runs (``MODULE`` aside)."""
+    scopes = [EVERY]
+    if str(cfg.attention.name) != BASELINE:
+        scopes.append(ATTENTION)
+        if str((cfg.get("placement") or {}).get("name", "")) == C3_PLACEMENT:
+            scopes.append(C3_INSIDE)
+    if (cfg.get("train") or {}).get("weights"):
+        scopes.append(WEIGHTS)
+    return scopes
+
+
+def module_digest(attention: str) -> str:
+    """Digest of the files of the registered attention module ``attention`` (``source_files``)."""
+    from ablation.attention import ATTENTION as REGISTRY
 
     try:
-        module = ATTENTION.get(attention).cls.__module__
+        module = REGISTRY.get(attention).cls.__module__
     except KeyError:
-        return f"unknown:{attention}"
-    modules = [module, C3_INSIDE[1]] if placement == C3_INSIDE[0] else [module]
-    files = source_files(modules)
-    digest = hashlib.sha1()
-    for name in sorted(files):
-        digest.update(f"{name}:{_code_digest(files[name])}\n".encode())
-    return digest.hexdigest()[:10]
+        return f"{UNKNOWN}{attention}"
+    return _digest({name: _code_digest(path) for name, path in source_files([module]).items()})
+
+
+def scope_digest(scope: str) -> str:
+    """Digest of the code ``CODE`` maps to ``scope``, read under ``ROOT`` now."""
+    return _digest({unit: digest for unit, (row_scope, digest) in code_table().items() if row_scope == scope})
+
+
+def code_table() -> dict[str, tuple[str, str]]:
+    """``{module, or module:definitions: (scope, code digest)}`` for every module of ours under
+    ``ROOT``, each placed by the longest row of ``CODE`` that matches it."""
+    table = {}
+    for top in OURS:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            row, scope = _row(module)
+            _, _, names = row.partition(":")
+            if not names:
+                table[module] = (scope, _code_digest(path))
+                continue
+            definitions = _parsed(path, *_stat(path))[2]
+            digests = [f"{name}={definitions.get(name, ABSENT)}" for name in names.split(",")]
+            table[f"{module}:{names}"] = (scope, hashlib.sha1(" ".join(digests).encode()).hexdigest())
+    return table
+
+
+def _row(module: str) -> tuple[str, str]:
+    """The longest row of ``CODE`` whose module is ``module`` or a package above it: (row, scope)."""
+    rows = [(key, scope) for key, scope, _ in CODE if module == key.partition(":")[0] or module.startswith(f"{key}.")]
+    return max(rows, key=lambda row: len(row[0].partition(":")[0]), default=(module, EVERY))
+
+
+def _digest(digests: dict[str, str]) -> str:
+    lines = "".join(f"{name}:{digests[name]}\n" for name in sorted(digests))
+    return hashlib.sha1(lines.encode()).hexdigest()[:10]
 
 
 def source_files(modules: list[str]) -> dict[str, Path]:
@@ -222,8 +323,9 @@ def _size(path: str) -> int:
 
 
 @lru_cache(maxsize=512)
-def _parsed(path: Path, size: int, mtime_ns: int) -> tuple[str, list[tuple[int, str, list[str]]]]:
-    """The file's code digest (syntax tree without docstrings) and its imports (level, module, names)."""
+def _parsed(path: Path, size: int, mtime_ns: int) -> tuple[str, list[tuple[int, str, list[str]]], dict[str, str]]:
+    """The file's code digest (syntax tree without docstrings), its imports (level, module, names)
+    and the digest of each top-level definition (function, class, assigned name)."""
     tree = ast.parse(path.read_bytes(), str(path))
     imports: list[tuple[int, str, list[str]]] = []
     for node in ast.walk(tree):
@@ -233,20 +335,36 @@ def _parsed(path: Path, size: int, mtime_ns: int) -> tuple[str, list[tuple[int, 
             imports.extend((0, a.name, []) for a in node.names)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and _has_docstring(node):
             node.body = node.body[1:] or [ast.Pass()]
-    return hashlib.sha1(ast.dump(tree).encode()).hexdigest(), imports
+    definitions = {name: _tree_digest(node) for node in tree.body for name in _defined(node)}
+    return _tree_digest(tree), imports, definitions
+
+
+def _tree_digest(node: ast.AST) -> str:
+    return hashlib.sha1(ast.dump(node).encode()).hexdigest()
+
+
+def _defined(node: ast.stmt) -> list[str]:
+    """The names a top-level statement defines."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    return [target.id for target in targets if isinstance(target, ast.Name)]
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _code_digest(path: Path) -> str:
-    stat = path.stat()
-    return _parsed(path, stat.st_size, stat.st_mtime_ns)[0]
+    return _parsed(path, *_stat(path))[0]
 
 
 def _imports(module: str, path: Path) -> list[str]:
     """Absolute names of the modules ``module`` imports (``from . import x`` may name a module)."""
-    stat = path.stat()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names = []
-    for level, target, aliases in _parsed(path, stat.st_size, stat.st_mtime_ns)[1]:
+    for level, target, aliases in _parsed(path, *_stat(path))[1]:
         if level:
             parts = package.split(".")
             base = ".".join(parts[: len(parts) - (level - 1)])

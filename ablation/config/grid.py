@@ -27,7 +27,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
 from ablation.config.compose import CONF_DIR, ConfigError, compose_checked, explain
-from ablation.config.fingerprint import Fingerprints, code_fingerprint
+from ablation.config.fingerprint import Fingerprints
 from ablation.plan.surgery import BASELINE, Placement, PlacementError
 
 BASELINE_LABEL = "-"
@@ -185,8 +185,9 @@ def describe(
     else:
         placement = Placement.from_config(cfg.placement).label
         name = f"{model}-{attention}-{placement}"
-    prints = (fingerprints or Fingerprints()).of(cfg)
-    base_prints = {**prints, "code": code_fingerprint(BASELINE, BASELINE_LABEL)}  # same data, packages, files
+    fingerprints = fingerprints or Fingerprints()
+    prints, base = fingerprints.of(cfg), _baseline(cfg)
+    base_prints = {**prints, "code": fingerprints.code(base)}  # same data, packages, files
     return GridEntry(
         name,
         model,
@@ -196,14 +197,14 @@ def describe(
         tuple(overrides),
         config_hash=identity(cfg, prints),
         group_hash=identity(cfg, prints, without=(SEED,)),
-        baseline_hash=identity(_baseline(cfg), base_prints),
+        baseline_hash=identity(base, base_prints),
         fingerprints=tuple(prints.items()),
     )
 
 
 def identity(cfg: DictConfig, fingerprints: dict[str, str], without: tuple[str, ...] = ()) -> str:
     """Hash of the resolved config, less the keys that do not change results (``NOT_IDENTITY``),
-    and of what else can change them (``ablation.config.fingerprint``: the attention module's code, the
+    and of what else can change them (``ablation.config.fingerprint``: the code of ours it runs, the
     installed packages, the dataset's files, the files the config names)."""
     data: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     for key in (*NOT_IDENTITY, *without):
