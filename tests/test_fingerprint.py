@@ -1,5 +1,6 @@
-"""A config's identity covers what can change its result besides the config: the attention
-module's code, the installed packages and the dataset's files. A re-run of the same command
+"""A config's identity covers what can change its result besides the config: the code of ours it
+runs (its attention module, and what ``fingerprint.CODE`` maps to it: engine, surgery, training
+child, evaluation), the installed packages and the dataset's files. A re-run of the same command
 trains again exactly the configs whose fingerprint changed; everything else is skipped.
 
 The source tree is a copy (``fingerprint.ROOT`` points at it), so the tests edit real module
@@ -9,6 +10,7 @@ real MLflow store.
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 from pathlib import Path
@@ -29,7 +31,9 @@ GRID = ["model=yolov5n", "attention=se,gam", "placement=neck,c3_inside", "data.t
 SE = {"yolov5n-se-neck", "yolov5n-se-c3_inside-bottleneck_in-all"}
 GAM = {"yolov5n-gam-neck", "yolov5n-gam-c3_inside-bottleneck_in-all"}
 C3_INSIDE = {"yolov5n-se-c3_inside-bottleneck_in-all", "yolov5n-gam-c3_inside-bottleneck_in-all"}
-EVERY = {"yolov5n-none"} | SE | GAM
+MODULES = SE | GAM  # every config with an attention module
+EVERY = {"yolov5n-none"} | MODULES
+HELPER = "\n\ndef added_helper() -> int:\n    return 1\n"
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +72,11 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def append_helper(path: Path) -> None:
+    with path.open("a") as f:
+        f.write(HELPER)
+
+
 def test_a_change_to_se_s_computation_retrains_the_se_configs_and_skips_the_rest(
     tree: Path, first: tuple, tmp_path: Path
 ) -> None:
@@ -97,16 +106,122 @@ def test_docstrings_comments_and_layout_of_a_module_retrain_nothing(tree: Path, 
 
 def test_a_file_retrains_only_the_configs_that_use_it(tree: Path, first: tuple) -> None:
     args, done = first
-    helper = "\n\ndef added_helper() -> int:\n    return 1\n"
-    with (tree / "ablation/attention/_batchnorm.py").open("a") as f:  # imported by gam (and nam, sk)
-        f.write(helper)
+    append_helper(tree / "ablation/attention/_batchnorm.py")  # imported by gam (and nam, sk)
     assert retrained(args, done) == GAM
-    with (tree / "ablation/engines/yolov5/c3_attn.py").open("a") as f:  # C3Attn: every c3_inside config
-        f.write(helper)
+    append_helper(tree / "ablation/engines/yolov5/c3_attn.py")  # C3Attn: every c3_inside config
     assert retrained(args, done) == C3_INSIDE | GAM
-    with (tree / "ablation/attention/simam.py").open("a") as f:  # in no config of this grid
-        f.write(helper)
+    append_helper(tree / "ablation/attention/simam.py")  # in no config of this grid
     assert retrained(args, done) == C3_INSIDE | GAM
+
+
+def test_a_change_to_the_surgery_retrains_the_configs_with_a_module_not_the_baseline(tree: Path, first: tuple) -> None:
+    """The baseline trains the base yaml as ``graph`` reads and writes it: the placing code never runs for it."""
+    args, done = first
+    edit(
+        tree / "ablation/plan/surgery/transform.py",
+        "Layer(-1, 1, entry.cls.__name__",
+        "Layer(-1, 2, entry.cls.__name__",
+    )
+    assert retrained(args, done) == MODULES
+    edit(
+        tree / "ablation/plan/surgery/transform.py",
+        "Layer(-1, 2, entry.cls.__name__",
+        "Layer(-1, 1, entry.cls.__name__",
+    )
+    assert retrained(args, done) == set()
+    append_helper(tree / "ablation/plan/surgery/placements.py")
+    assert retrained(args, done) == MODULES
+    append_helper(tree / "ablation/plan/surgery/graph.py")  # writes every planned yaml, the baseline's too
+    assert retrained(args, done) == EVERY
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new"),
+    [
+        ("ablation/engines/yolov5/compat.py", "warn_only or (enabled and", "warn_only and (enabled and"),
+        ("ablation/engines/__init__.py", 'DEFAULT = "yolov5"', 'DEFAULT = "yolov5"\nOTHER = 1'),
+        ("ablation/evaluate/coco.py", '"AR100": 8}', '"AR100": 7}'),
+        (
+            "ablation/data/dataset.py",
+            "from __future__ import annotations\n",
+            "from __future__ import annotations\nX = 1\n",
+        ),
+        ("ablation/train/worker.py", "torch.set_num_threads(int(", "torch.set_num_threads(2 * int("),
+        ("ablation/job/task.py", 'options["batch_size"] = options.pop("batch")', 'options["batch_size"] = 2'),
+    ],
+)
+def test_a_change_to_the_engine_training_child_data_or_evaluation_retrains_every_config_baseline_included(
+    tree: Path, first: tuple, path: str, old: str, new: str
+) -> None:
+    args, done = first
+    edit(tree / path, old, new)
+    assert retrained(args, done) == EVERY
+
+
+def test_code_that_changes_no_number_retrains_nothing(tree: Path, first: tuple) -> None:
+    """The training child's process plumbing, the job's bookkeeping, reporting, tracking, the
+    sweep and the feature-size refusal are no part of any config's code."""
+    args, done = first
+    edit(tree / "ablation/train/worker.py", "return 130", "return 131")  # standby, not train
+    edit(tree / "ablation/job/task.py", "return detail.strip().splitlines()[-1]", "return detail.strip()")
+    for path in (
+        "ablation/report/table.py",
+        "ablation/track/store.py",
+        "ablation/sweep/core.py",
+        "ablation/config/grid.py",
+        "ablation/plan/surgery/feature_size.py",
+        "ablation/plan/preflight/pool.py",
+    ):
+        append_helper(tree / path)
+    assert retrained(args, done) == set()
+
+
+def test_docstrings_and_comments_of_the_code_every_config_runs_retrain_nothing(tree: Path, first: tuple) -> None:
+    args, done = first
+    edit(tree / "ablation/plan/surgery/transform.py", "The surgery itself", "The surgery proper")
+    edit(
+        tree / "ablation/plan/surgery/graph.py",
+        '"""One ``[from, number, module, args]`` row',
+        '"""A ``[from, number, module, args]`` row',
+    )
+    edit(tree / "ablation/engines/yolov5/compat.py", "``strict`` is upstream's behaviour.", "``strict`` is upstream's.")
+    edit(tree / "ablation/evaluate/coco.py", "# COCOeval.stats index", "# the COCOeval.stats index")
+    edit(
+        tree / "ablation/train/worker.py",
+        '"""``python -m ablation.train.worker',
+        '"""Run ``python -m ablation.train.worker',
+    )
+    assert retrained(args, done) == set()
+
+
+def test_a_change_to_the_weight_transfer_retrains_the_configs_that_start_from_a_checkpoint(
+    tree: Path, tmp_path: Path
+) -> None:
+    weights = tmp_path / "base.pt"
+    weights.write_bytes(b"weights of a base model")
+    scratch = ["model=yolov5n", "attention=se", "data.train=8", "data.val=4", f"data.root={tmp_path / 'datasets'}"]
+    started = [*scratch, f"train.weights={weights}"]
+    done = {e.config_hash for e in expand("run", scratch) + expand("run", started)}
+    append_helper(tree / "ablation/plan/surgery/weights.py")
+    assert retrained(scratch, done) == set()
+    assert retrained(started, done) == {"yolov5n-none", "yolov5n-se-neck"}
+
+
+def test_the_code_table_names_modules_and_definitions_that_exist() -> None:
+    """Each row of ``CODE`` places some module; a row's named definitions are all defined (a
+    renamed function would otherwise count as absent)."""
+    table = fingerprint.code_table()
+    for key, scope, why in fingerprint.CODE:
+        assert why and scope in fingerprint.SCOPES, key
+        module, _, names = key.partition(":")
+        assert any(unit == key or unit.split(":")[0].startswith(f"{module}.") for unit in table), key
+        if names:
+            tree = ast.parse((fingerprint.ROOT / f"{module.replace('.', '/')}.py").read_text())
+            defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+            assert set(names.split(",")) <= defined, key
+    assert table["ablation.engines.yolov5.c3_attn"][0] == fingerprint.C3_INSIDE
+    assert table["ablation.plan.surgery.transform"][0] == fingerprint.ATTENTION
+    assert table["ablation.report.summary"][0] == fingerprint.NONE
 
 
 def test_a_changed_label_retrains_every_config_baseline_included(tmp_path: Path) -> None:
@@ -146,11 +261,13 @@ def test_a_run_records_its_fingerprints_and_package_versions(first: tuple) -> No
     assert params["version.torch"] == torch.__version__ and params["version.yolov5"] == "7.0.14"
 
 
-def test_the_baseline_fingerprints_no_module_and_a_dataset_that_cannot_be_read_is_left_to_planning(
+def test_the_baseline_runs_the_common_code_and_a_dataset_that_cannot_be_read_is_left_to_planning(
     tmp_path: Path,
 ) -> None:
-    [base] = expand("run", ["model=yolov5n", f"data.path={tmp_path / 'missing.yaml'}"])
-    assert isinstance(base, GridEntry) and dict(base.fingerprints)["code"] == ""
+    base, se = expand("run", ["model=yolov5n", "attention=se", f"data.path={tmp_path / 'missing.yaml'}"])
+    assert isinstance(base, GridEntry) and base.is_baseline and fingerprint.code_scopes(base.cfg) == [fingerprint.EVERY]
+    assert fingerprint.code_scopes(se.cfg) == [fingerprint.EVERY, fingerprint.ATTENTION]
+    assert len({dict(base.fingerprints)["code"], dict(se.fingerprints)["code"]}) == 2
     assert dict(base.fingerprints)["data"] == fingerprint.UNREADABLE
 
 
@@ -181,6 +298,15 @@ def test_fingerprints_of_one_expansion_list_each_dataset_once(monkeypatch: pytes
     entries = expand("run", [*GRID, f"data.root={tmp_path}", "seed=0,1"])
     assert len(entries) == 10 and len(calls) == 1
     assert OmegaConf.to_container(calls[0])["train"] == 8  # type: ignore[index]
+
+
+def test_fingerprints_of_one_expansion_hash_each_scope_and_module_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    for name in ("scope_digest", "module_digest"):
+        real = getattr(fingerprint, name)
+        monkeypatch.setattr(fingerprint, name, lambda key, real=real: calls.append(key) or real(key))
+    expand("run", [*GRID, "seed=0,1"])
+    assert sorted(calls) == sorted(["every", "attention", "c3_inside", "se", "gam"])
 
 
 def test_the_report_s_runs_carry_the_fingerprints_that_tell_old_runs_from_new() -> None:

@@ -58,6 +58,7 @@ C3_INSIDE = "c3_inside"  # configs of the c3_inside placement (they train C3Attn
 WEIGHTS = "weights"  # configs that start from a checkpoint (train.weights)
 MODULE = "module"  # the config's own attention module and what it imports (``source_files``)
 NONE = "none"  # no config: the code changes no number
+SCOPES = (EVERY, ATTENTION, C3_INSIDE, WEIGHTS, MODULE, NONE)
 # Which configs a change to our code retrains: a module (and its submodules) or, as ``module:a,b``,
 # only those top-level definitions of it; the longest matching row decides. A module no other
 # row names falls under ``ablation``: every config, until a row says otherwise.
