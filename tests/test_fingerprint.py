@@ -147,7 +147,7 @@ def test_a_change_to_the_surgery_retrains_the_configs_with_a_module_not_the_base
             "from __future__ import annotations\nX = 1\n",
         ),
         ("ablation/train/worker.py", "torch.set_num_threads(int(", "torch.set_num_threads(2 * int("),
-        ("ablation/job/task.py", 'options["batch_size"] = options.pop("batch")', 'options["batch_size"] = 2'),
+        ("ablation/job/child.py", 'options["batch_size"] = options.pop("batch")', 'options["batch_size"] = 2'),
     ],
 )
 def test_a_change_to_the_engine_training_child_data_or_evaluation_retrains_every_config_baseline_included(
@@ -163,7 +163,7 @@ def test_code_that_changes_no_number_retrains_nothing(tree: Path, first: tuple) 
     sweep and the feature-size refusal are no part of any config's code."""
     args, done = first
     edit(tree / "ablation/train/worker.py", "return 130", "return 131")  # standby, not train
-    edit(tree / "ablation/job/task.py", "return detail.strip().splitlines()[-1]", "return detail.strip()")
+    edit(tree / "ablation/job/child.py", "return detail.strip().splitlines()[-1]", "return detail.strip()")
     for path in (
         "ablation/report/table.py",
         "ablation/track/store.py",

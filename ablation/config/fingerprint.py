@@ -76,7 +76,7 @@ CODE: tuple[tuple[str, str, str], ...] = (
     ("ablation.plan.surgery.feature_size", NONE, "refuses configs whose maps are too large; writes nothing"),
     ("ablation.plan.preflight.pool", NONE, "runs preflight in worker processes"),
     ("ablation.plan.__main__", NONE, "the command line"),
-    ("ablation.job.task:upstream_options", EVERY, "conf/train as the engine's training options"),
+    ("ablation.job.child:upstream_options", EVERY, "conf/train as the engine's training options"),
     ("ablation.job", NONE, "claims, MLflow bookkeeping, the job's process"),
     ("ablation.train.worker:train", EVERY, "the training child: threads, training, evaluation of best.pt"),
     ("ablation.train", NONE, "the child's process: isolation, device leases, stdin handoff"),
