@@ -24,7 +24,8 @@
   (``train.weights``, its bytes). Editing ``model.cfg=/my/model.yaml`` or overwriting
   ``base.pt`` retrains.
 
-``Fingerprints`` computes them for one expansion of the grid, each dataset listed once.
+``Fingerprints`` computes them for one expansion of the grid, each dataset listed and each
+scope's code hashed once.
 """
 
 from __future__ import annotations
@@ -185,7 +186,8 @@ def scope_digest(scope: str) -> str:
 
 def code_table() -> dict[str, tuple[str, str]]:
     """``{module, or module:definitions: (scope, code digest)}`` for every module of ours under
-    ``ROOT``, each placed by the longest row of ``CODE`` that matches it."""
+    ``ROOT``, each placed by the longest row of ``CODE`` that matches it (the digest is "" for
+    ``NONE`` and ``MODULE``: not read here)."""
     table = {}
     for top in OURS:
         for path in sorted((ROOT / top).rglob("*.py")):
@@ -193,12 +195,14 @@ def code_table() -> dict[str, tuple[str, str]]:
             module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
             row, scope = _row(module)
             _, _, names = row.partition(":")
-            if not names:
+            if scope in (NONE, MODULE):
+                table[module] = (scope, "")
+            elif not names:
                 table[module] = (scope, _code_digest(path))
-                continue
-            definitions = _parsed(path, *_stat(path))[2]
-            digests = [f"{name}={definitions.get(name, ABSENT)}" for name in names.split(",")]
-            table[f"{module}:{names}"] = (scope, hashlib.sha1(" ".join(digests).encode()).hexdigest())
+            else:
+                definitions = _parsed(path, *_stat(path))[2]
+                digests = [f"{name}={definitions.get(name, ABSENT)}" for name in names.split(",")]
+                table[f"{module}:{names}"] = (scope, hashlib.sha1(" ".join(digests).encode()).hexdigest())
     return table
 
 
