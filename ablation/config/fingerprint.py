@@ -67,6 +67,12 @@ CODE: tuple[tuple[str, str, str], ...] = (
     ("ablation", EVERY, "setup(): the engine's patches and registration"),
     ("ablation.attention", MODULE, "the attention modules and their registry"),
     ("ablation.engines", EVERY, "the engine interface and adapter: training, patches, registration, building, options"),
+    ("ablation.engines.dialect", EVERY, "the model yaml dialect: how the surgery reads every yaml's module names"),
+    (
+        "ablation.engines.yolov5.dialect",
+        EVERY,
+        "YOLOv5's module names and width rule: every yaml read, widths, placements",
+    ),
     ("ablation.engines.yolov5.c3_attn", C3_INSIDE, "C3Attn, which only c3_inside yamls name"),
     ("ablation.data", EVERY, "the dataset: image lists, labels, class count, synthetic sets"),
     ("ablation.evaluate", EVERY, "COCO metrics, latency, the final validation's detections and their records"),

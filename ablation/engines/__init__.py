@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+from ablation.engines.dialect import Dialect
+
 ENGINES = ("yolov5",)
 DEFAULT = "yolov5"
 
@@ -34,6 +36,8 @@ class Engine(Protocol):
     epoch_keys: tuple[str, ...]
     #: file name of the per-epoch resume checkpoint inside ``<save_dir>/weights``
     resume_checkpoint: str
+    #: the package's model yaml dialect: module names and rules the surgery and placements use
+    dialect: Dialect
 
     def setup(self) -> list[str]:
         """Idempotent: patch the package for today's libraries and register our modules with its
@@ -126,4 +130,4 @@ def engine_of(config: Any) -> Engine:
     return engine(name)
 
 
-__all__ = ["DEFAULT", "ENGINES", "Engine", "EngineError", "engine", "engine_of"]
+__all__ = ["DEFAULT", "ENGINES", "Dialect", "Engine", "EngineError", "engine", "engine_of"]

@@ -8,6 +8,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from ablation.engines.dialect import Dialect
+
 
 class YoloV5:
     """The pinned upstream ``yolov5`` package (7.0.14): its model yamls, ``train.py``, ``val.py``."""
@@ -34,6 +36,12 @@ class YoloV5:
         from ablation.engines.yolov5.train import RESUME_CHECKPOINT
 
         return RESUME_CHECKPOINT
+
+    @property
+    def dialect(self) -> Dialect:
+        from ablation.engines.yolov5.dialect import YOLOV5
+
+        return YOLOV5
 
     def setup(self) -> list[str]:
         if self._registered:
