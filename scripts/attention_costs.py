@@ -32,6 +32,7 @@ import torch  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from ablation.attention import ATTENTION  # noqa: E402
+from ablation.engines.yolov5.dialect import YOLOV5  # noqa: E402
 from ablation.engines.yolov5.paths import model_yaml  # noqa: E402
 from ablation.plan.surgery import ModelSpec, Placement, apply  # noqa: E402
 from ablation.plan.surgery.channels import output_channels  # noqa: E402
@@ -95,7 +96,9 @@ def main() -> None:
     for name in names:
         cells: dict[str, list[str]] = {"params": [], "gflops": [], "ms": []}
         for placement in placements:
-            result = apply(ModelSpec.load(model_yaml(args.model)), name, {}, Placement.from_config({"name": placement}))
+            result = apply(
+                ModelSpec.load(model_yaml(args.model), YOLOV5), name, {}, Placement.from_config({"name": placement})
+            )
             if oversized(result.spec, settings):
                 for key in cells:
                     cells[key].append("refused")

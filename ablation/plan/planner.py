@@ -131,9 +131,10 @@ def _single_cls(entry: GridEntry) -> bool:
 def _generate(entry: GridEntry, row: PlanRow, out: Path, bases: dict[str, ModelSpec]) -> SurgeryResult | None:
     """Surgery for one entry: writes ``out/<name>.yaml`` or records in ``row`` why it cannot."""
     try:
-        base = engine_of(entry.cfg).model_yaml(str(entry.cfg.model.cfg))
+        eng = engine_of(entry.cfg)
+        base = eng.model_yaml(str(entry.cfg.model.cfg))
         if str(base) not in bases:
-            bases[str(base)] = ModelSpec.load(base)
+            bases[str(base)] = ModelSpec.load(base, eng.dialect)
         kwargs: dict[str, Any] = OmegaConf.to_container(
             entry.cfg.attention.get("kwargs") or OmegaConf.create(), resolve=True
         )  # type: ignore[assignment]
@@ -166,9 +167,8 @@ def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: Checkpoints) -> 
     key = _checkpoint_key(entry)
     if key not in checkpoints:
         try:
-            checkpoints[key] = check_base(
-                read_checkpoint(key[0], engine_of(entry.cfg).name), key[1], key[0], entry.model
-            )
+            eng = engine_of(entry.cfg)
+            checkpoints[key] = check_base(read_checkpoint(key[0], eng.name), key[1], key[0], entry.model, eng.dialect)
         except CheckpointError as err:
             checkpoints[key] = err
     if isinstance(checkpoints[key], CheckpointError):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
@@ -26,7 +27,7 @@ SIZES = [
 @pytest.mark.parametrize("model", SIZES)
 @pytest.mark.parametrize("name", ATTENTION.names())
 def test_builds_at_every_placement(name: str, model: str, tmp_path: Path) -> None:
-    base = ModelSpec.load(model_yaml(model))
+    base = ModelSpec.load(model_yaml(model), YOLOV5)
     built = 0
     for placement in PLACEMENTS:
         result = apply(base, name, {}, Placement.from_config({"name": placement}))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.channels import output_channels
@@ -31,7 +32,7 @@ def test_every_registered_module_has_a_row() -> None:
 
 @pytest.mark.parametrize("name", ATTENTION.names())
 def test_parameter_columns_are_the_placed_modules(name: str) -> None:
-    base = ModelSpec.load(model_yaml("yolov5s"))
+    base = ModelSpec.load(model_yaml("yolov5s"), YOLOV5)
     cells = table()[name]
     for column, placement in enumerate(PLACEMENTS):
         result = apply(base, name, {}, Placement.from_config({"name": placement}))

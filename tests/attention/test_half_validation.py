@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
@@ -14,7 +15,7 @@ from ablation.plan.surgery import ModelSpec, Placement, apply
 
 @pytest.fixture(scope="module")
 def base() -> ModelSpec:
-    return ModelSpec.load(model_yaml("yolov5n"))
+    return ModelSpec.load(model_yaml("yolov5n"), YOLOV5)
 
 
 # The one exception: MHSA's relative positions cover maps up to 21x21, and upstream builds the model

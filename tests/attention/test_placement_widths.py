@@ -14,13 +14,14 @@ import pytest
 import torch
 
 from ablation.attention import ATTENTION
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.channels import output_channels
 
 
 def placement_widths(model: str) -> set[int]:
-    base = ModelSpec.load(model_yaml(model))
+    base = ModelSpec.load(model_yaml(model), YOLOV5)
     widths: set[int] = set()
     for kind in ("backbone_end", "before_sppf", "after_c3", "neck"):
         result = apply(base, "se", {}, Placement.from_config({"name": kind}))

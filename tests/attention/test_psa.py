@@ -7,6 +7,7 @@ import torch
 
 from ablation.attention import ATTENTION
 from ablation.attention.psa import PolarizedSelfAttention as PSA
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
@@ -93,7 +94,10 @@ def test_parallel_sums_and_sequential_composes_the_two_gates() -> None:
 
 def test_sequential_form_reaches_upstream_through_the_yaml(tmp_path: Path) -> None:
     spec = apply(
-        ModelSpec.load(model_yaml("yolov5n")), "psa", {"sequential": True}, Placement.from_config({"name": "neck"})
+        ModelSpec.load(model_yaml("yolov5n"), YOLOV5),
+        "psa",
+        {"sequential": True},
+        Placement.from_config({"name": "neck"}),
     ).spec
     model = build_model(spec.write(tmp_path / "m.yaml"), nc=2)
     found = [m for m in model.modules() if isinstance(m, PSA)]

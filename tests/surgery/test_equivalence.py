@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ablation.attention import ATTENTION, Entry
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
@@ -56,7 +57,7 @@ PLACEMENTS = [
 @pytest.mark.parametrize("model", ["yolov5n", "yolov5s6"])
 def test_identity_insertion_preserves_the_network(model: str, placement: dict, probe: str, tmp_path: Path) -> None:
     base_path = model_yaml(model)
-    result = apply(ModelSpec.load(base_path), probe, {}, Placement.from_config(placement))
+    result = apply(ModelSpec.load(base_path, YOLOV5), probe, {}, Placement.from_config(placement))
     new_path = result.spec.write(tmp_path / "new.yaml")
     torch.manual_seed(0)
     base, new = build_model(base_path).eval(), build_model(new_path).eval()
@@ -80,7 +81,7 @@ SIZES = [
 @pytest.mark.parametrize("model", SIZES)
 def test_every_size_builds_with_real_channels(model: str, probe: str, tmp_path: Path) -> None:
     """Upstream's Model runs a forward pass while building: every Probe checks its width then."""
-    base = ModelSpec.load(model_yaml(model))
+    base = ModelSpec.load(model_yaml(model), YOLOV5)
     for placement in PLACEMENTS:
         result = apply(base, probe, {}, Placement.from_config(placement))
         built = build_model(result.spec.write(tmp_path / "m.yaml"))

@@ -9,6 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, apply
@@ -17,7 +18,7 @@ from ablation.plan.surgery.feature_size import input_sides, layer_strides, overs
 
 @pytest.mark.parametrize("model", ["yolov5n", "yolov5s6"])
 def test_layer_strides_match_the_built_model(model: str) -> None:
-    spec = ModelSpec.load(model_yaml(model))
+    spec = ModelSpec.load(model_yaml(model), YOLOV5)
     built = build_model(model_yaml(model)).eval()
     sizes: list[int] = []
     hooks = [
@@ -76,7 +77,7 @@ def test_input_sides_follow_upstream() -> None:
 def test_mhsa_is_refused_where_its_maps_outgrow_its_table(
     placement: dict, train: dict, kwargs: dict, error: str
 ) -> None:
-    spec = apply(ModelSpec.load(model_yaml("yolov5s")), "mhsa", kwargs, Placement.from_config(placement)).spec
+    spec = apply(ModelSpec.load(model_yaml("yolov5s"), YOLOV5), "mhsa", kwargs, Placement.from_config(placement)).spec
     message = oversized(spec, config(**train))
     assert (error in message) and bool(message) == bool(error), message
     if message:
@@ -85,13 +86,17 @@ def test_mhsa_is_refused_where_its_maps_outgrow_its_table(
 
 
 def test_other_modules_are_never_bounded() -> None:
-    spec = apply(ModelSpec.load(model_yaml("yolov5s")), "se", {}, Placement.from_config({"name": "after_c3"})).spec
+    spec = apply(
+        ModelSpec.load(model_yaml("yolov5s"), YOLOV5), "se", {}, Placement.from_config({"name": "after_c3"})
+    ).spec
     assert oversized(spec, config(imgsz=4096, multi_scale=True)) == ""
 
 
 def test_a_config_that_passes_builds_and_trains(tmp_path: Path) -> None:
     """The check is not stricter than needed: at 21 the stride-32 model trains at 640 px."""
-    spec = apply(ModelSpec.load(model_yaml("yolov5n")), "mhsa", {}, Placement.from_config({"name": "before_sppf"})).spec
+    spec = apply(
+        ModelSpec.load(model_yaml("yolov5n"), YOLOV5), "mhsa", {}, Placement.from_config({"name": "before_sppf"})
+    ).spec
     assert oversized(spec, config()) == ""
     model = build_model(spec.write(tmp_path / "m.yaml"), nc=2).train()
     out = model(torch.rand(1, 3, 672, 640))

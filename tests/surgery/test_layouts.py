@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.channels import output_channels
 
 
 def base(name: str) -> ModelSpec:
-    return ModelSpec.load(model_yaml(name))
+    return ModelSpec.load(model_yaml(name), YOLOV5)
 
 
 def rows(spec: ModelSpec) -> list[tuple]:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, ModelYamlError, Placement, PlacementError, apply
 
 
 def spec(name: str = "yolov5s") -> ModelSpec:
-    return ModelSpec.load(model_yaml(name))
+    return ModelSpec.load(model_yaml(name), YOLOV5)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +37,7 @@ def test_no_sppf(tmp_path: Path) -> None:
     text = model_yaml("yolov5s").read_text().replace("SPPF, [1024, 5]", "Conv, [1024, 1, 1]")
     (tmp_path / "m.yaml").write_text(text)
     with pytest.raises(PlacementError, match="needs an SPPF or SPP layer"):
-        apply(ModelSpec.load(tmp_path / "m.yaml"), "se", {}, Placement.from_config({"name": "before_sppf"}))
+        apply(ModelSpec.load(tmp_path / "m.yaml", YOLOV5), "se", {}, Placement.from_config({"name": "before_sppf"}))
 
 
 def test_unknown_attention_and_kwargs() -> None:
@@ -57,14 +58,14 @@ def test_unknown_attention_and_kwargs() -> None:
 def test_malformed_yaml(tmp_path: Path, text: str, match: str) -> None:
     (tmp_path / "bad.yaml").write_text(text)
     with pytest.raises(ModelYamlError, match=match):
-        ModelSpec.load(tmp_path / "bad.yaml")
+        ModelSpec.load(tmp_path / "bad.yaml", YOLOV5)
 
 
 def test_forward_reference_is_rejected(tmp_path: Path) -> None:
     text = model_yaml("yolov5s").read_text().replace("[[-1, 6], 1, Concat, [1]]", "[[-1, 20], 1, Concat, [1]]")
     (tmp_path / "m.yaml").write_text(text)
     with pytest.raises(ModelYamlError, match="does not precede it"):
-        ModelSpec.load(tmp_path / "m.yaml")
+        ModelSpec.load(tmp_path / "m.yaml", YOLOV5)
 
 
 def test_missing_model_yaml() -> None:

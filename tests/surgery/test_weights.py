@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ablation.engines.yolov5 import compat
+from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.preflight import build_model
 from ablation.plan.surgery import ModelSpec, Placement, SurgeryResult, apply
@@ -52,11 +53,11 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, torch.Tens
 
 @pytest.fixture(scope="module")
 def checked(base: tuple[dict[str, torch.Tensor], Path]) -> BaseWeights:
-    return check_base(read_checkpoint(base[1]), model_yaml("yolov5n"), str(base[1]), "yolov5n")
+    return check_base(read_checkpoint(base[1]), model_yaml("yolov5n"), str(base[1]), "yolov5n", YOLOV5)
 
 
 def surgery(placement: dict, tmp_path: Path, model: str = "yolov5n") -> tuple[SurgeryResult, Path]:
-    result = apply(ModelSpec.load(model_yaml(model)), "se", {}, Placement.from_config(placement))
+    result = apply(ModelSpec.load(model_yaml(model), YOLOV5), "se", {}, Placement.from_config(placement))
     return result, result.spec.write(tmp_path / "new.yaml")
 
 
@@ -89,7 +90,7 @@ def p6_base(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, torch.T
     model = random_base(P6, BASE_NC)
     path = save_like_upstream(model, tmp_path_factory.mktemp("ckpt") / "p6.pt")
     return {k: v.clone() for k, v in model.state_dict().items()}, check_base(
-        read_checkpoint(path), model_yaml(P6), str(path), P6
+        read_checkpoint(path), model_yaml(P6), str(path), P6, YOLOV5
     )
 
 
@@ -159,7 +160,7 @@ def test_same_class_count_transfers_detect_but_keeps_the_new_anchors(
 ) -> None:
     state, path = base
     result, yaml = surgery({"name": "before_sppf"}, tmp_path)
-    checked = check_base(read_checkpoint(path), model_yaml("yolov5n"), str(path), "yolov5n")
+    checked = check_base(read_checkpoint(path), model_yaml("yolov5n"), str(path), "yolov5n", YOLOV5)
     record = transfer_weights(checked, result.index_map, yaml, BASE_NC, tmp_path / "start.pt")
     assert record.count == f"{len(state) - 1}/{len(state)}"
     assert record.skipped == {f"model.{DETECT}.anchors": ANCHORS}
@@ -225,7 +226,7 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path: Path) -> None:
             "checkpoint, [16, 3, 6, 6] in yolov5n); pass a checkpoint of the base model."
         ),
     ):
-        check_base(read_checkpoint(path), model_yaml("yolov5n"), str(path), "yolov5n")
+        check_base(read_checkpoint(path), model_yaml("yolov5n"), str(path), "yolov5n", YOLOV5)
 
 
 def test_a_checkpoint_of_a_modified_model_is_refused(tmp_path: Path) -> None:
@@ -234,7 +235,9 @@ def test_a_checkpoint_of_a_modified_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(
         CheckpointError, match=r"^checkpoint \S+se\.pt does not match model yolov5n \(layer 9: model\.9\.\S+ is "
     ):
-        check_base(read_checkpoint(tmp_path / "se.pt"), model_yaml("yolov5n"), str(tmp_path / "se.pt"), "yolov5n")
+        check_base(
+            read_checkpoint(tmp_path / "se.pt"), model_yaml("yolov5n"), str(tmp_path / "se.pt"), "yolov5n", YOLOV5
+        )
 
 
 def test_unreadable_and_missing_files_are_one_sentence(tmp_path: Path) -> None:

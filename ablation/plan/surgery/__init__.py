@@ -1,4 +1,8 @@
-"""Model surgery: base YOLOv5 yaml + attention + placement → a new yaml upstream builds."""
+"""Model surgery: base model yaml + attention + placement → a new yaml the engine builds.
+
+Engine-blind: module names and the width rule come from the spec's dialect (``ModelSpec.dialect``,
+the engine's ``Engine.dialect``).
+"""
 
 from __future__ import annotations
 

@@ -15,29 +15,29 @@ import math
 from typing import Any
 
 from ablation.attention.registry import ATTENTION
-from ablation.plan.surgery.graph import DETECT_MODULES, ModelSpec
+from ablation.engines.dialect import Dialect
+from ablation.plan.surgery.graph import ModelSpec
 
 UPSTREAM_BUILD_PX = 256  # yolov5.models.yolo.Model computes its strides with a 256 px pass
-STRIDED = ("Conv", "GhostConv", "DWConv", "CrossConv", "Focus")
 
 
 def layer_strides(spec: ModelSpec) -> list[int]:
-    """Each layer's output stride relative to the image (Detect: 0)."""
+    """Each layer's output stride relative to the image (the detection head: 0), by the modules
+    the spec's dialect names strided, resampling or reshaping."""
+    dialect = spec.dialect
     strides: list[int] = []
     for i, layer in enumerate(spec.layers):
         stride = max(1 if s < 0 else strides[s] for s in layer.sources(i))
-        args = layer.args
-        if layer.module in DETECT_MODULES:
+        module, args = layer.module, layer.args
+        if module in dialect.detect:
             stride = 0
-        elif layer.module == "Focus":
-            stride *= 2 * (args[2] if len(args) > 2 else 1)
-        elif layer.module in STRIDED and len(args) > 2 and isinstance(args[2], int):
-            stride *= args[2]
-        elif layer.module == "nn.Upsample":
+        elif module in dialect.strided:
+            stride *= dialect.strided[module] * (args[2] if len(args) > 2 and isinstance(args[2], int) else 1)
+        elif module in dialect.upsample:
             stride //= int(args[1])
-        elif layer.module == "Contract":
+        elif module in dialect.space_to_depth:
             stride *= args[0]
-        elif layer.module == "Expand":
+        elif module in dialect.depth_to_space:
             stride //= args[0]
         strides.append(stride)
     return strides
@@ -64,10 +64,11 @@ def input_sides(cfg: Any, max_stride: int) -> dict[str, int]:
     return sides
 
 
-def _bounded(module: str, args: list[Any]) -> tuple[str, int] | None:
+def _bounded(module: str, args: list[Any], dialect: Dialect) -> tuple[str, int] | None:
     """(registry name, largest side) of an attention layer with ``MAX_SIDE_ARG``, else None."""
-    if module == "C3Attn":
-        module, args = str(args[2]), [None, *args[4:]]  # [c2, shortcut, attention, point, *attention args]
+    if module == dialect.attention_block:  # [*host args, attention, point, *attention args]
+        module, attention_args = dialect.block_attention(args)
+        args = [None, *attention_args]
     try:
         entry = ATTENTION.get(module)
     except KeyError:
@@ -88,7 +89,7 @@ def oversized(spec: ModelSpec, cfg: Any) -> str:
     sides = input_sides(cfg, max_stride)
     worst: tuple[int, str, int, int, str, int] | None = None  # (side, name, limit, stride, pass, px)
     for i, layer in enumerate(spec.layers):
-        bounded = _bounded(layer.module, layer.args)
+        bounded = _bounded(layer.module, layer.args, spec.dialect)
         if bounded is None:
             continue
         stride = max(1 if s < 0 else strides[s] for s in layer.sources(i))

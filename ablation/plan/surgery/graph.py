@@ -1,4 +1,4 @@
-"""A YOLOv5 model yaml as an editable layer graph: load, reference arithmetic, re-emit.
+"""A model yaml as an editable layer graph: load, reference arithmetic, re-emit.
 
 The yaml stays the single source of truth (as in upstream's ``parse_model``): we parse it into
 ``Layer`` records, transform the list, and emit a yaml that upstream builds unchanged.
@@ -13,12 +13,13 @@ from typing import Any
 
 import yaml
 
+from ablation.engines.dialect import Dialect, Multiples
+
 SECTIONS = ("backbone", "head")
-DETECT_MODULES = ("Detect", "Segment")
 
 
 class ModelYamlError(ValueError):
-    """The model yaml cannot be read as a YOLOv5 model."""
+    """The model yaml cannot be read as a model of its engine's dialect."""
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,17 @@ class Layer:
 
 @dataclass
 class ModelSpec:
-    """A parsed model yaml: header keys (nc, multiples, anchors, ...) and the layer list."""
+    """A parsed model yaml: header keys (nc, multiples, anchors, ...), the layer list and the
+    dialect its module names are read in (the engine's)."""
 
     header: dict[str, Any]
     layers: list[Layer]
+    dialect: Dialect
     source: str = ""
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, path: str | Path) -> ModelSpec:
+    def load(cls, path: str | Path, dialect: Dialect) -> ModelSpec:
         path = Path(path)
         if not path.is_file():
             raise ModelYamlError(f"model yaml {path} does not exist; pass an existing file as model.cfg.")
@@ -60,16 +63,16 @@ class ModelSpec:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
             raise ModelYamlError(f"model yaml {path} is not valid YAML ({err}).") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(data, dialect, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "") -> ModelSpec:
-        where = source or "the model yaml"
+    def from_dict(cls, data: Any, dialect: Dialect, source: str = "") -> ModelSpec:
+        where, family = source or "the model yaml", dialect.family
         if not isinstance(data, dict) or not all(isinstance(data.get(s), list) for s in SECTIONS):
-            raise ModelYamlError(f"{where} has no 'backbone' and 'head' layer lists; it is not a YOLOv5 model yaml.")
-        missing = [k for k in ("nc", "depth_multiple", "width_multiple", "anchors") if k not in data]
+            raise ModelYamlError(f"{where} has no 'backbone' and 'head' layer lists; it is not a {family} model yaml.")
+        missing = [k for k in dialect.header_keys if k not in data]
         if missing:
-            raise ModelYamlError(f"{where} lacks {', '.join(missing)}; copy them from a YOLOv5 model yaml.")
+            raise ModelYamlError(f"{where} lacks {', '.join(missing)}; copy them from a {family} model yaml.")
         layers: list[Layer] = []
         for section in SECTIONS:
             for row in data[section]:
@@ -80,7 +83,7 @@ class ModelSpec:
                 frm, number, module, args = row
                 layers.append(Layer(frm, number, str(module), list(args), section, base_index=len(layers)))
         header = {k: copy.deepcopy(v) for k, v in data.items() if k not in SECTIONS}
-        spec = cls(header=header, layers=layers, source=source)
+        spec = cls(header=header, layers=layers, dialect=dialect, source=source)
         spec.validate()
         return spec
 
@@ -93,20 +96,17 @@ class ModelSpec:
                     )
 
     @property
-    def width(self) -> float:
-        return float(self.header["width_multiple"])
-
-    @property
-    def depth(self) -> float:
-        return float(self.header["depth_multiple"])
+    def multiples(self) -> Multiples:
+        """Depth and width multiples (and the channel cap), as the dialect reads the header."""
+        return self.dialect.multiples(self.header)
 
     def section_indices(self, section: str) -> list[int]:
         return [i for i, layer in enumerate(self.layers) if layer.section == section]
 
     def detect_index(self) -> int:
         last = len(self.layers) - 1
-        if self.layers[last].module not in DETECT_MODULES:
-            raise ModelYamlError(f"the last layer is {self.layers[last].module}, expected Detect.")
+        if self.layers[last].module not in self.dialect.detect:
+            raise ModelYamlError(f"the last layer is {self.layers[last].module}, expected {self.dialect.detect[0]}.")
         return last
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Named placements: where in a model an attention module goes.
 
 A placement resolves, on a concrete base model, to either a list of layer indices to insert the
-module after, or a list of C3 layers to replace by ``C3Attn``. Anything impossible on that model
-raises ``PlacementError`` with one sentence naming the fix.
+module after, or a list of host blocks (YOLOv5: C3) to replace by the attention-carrying block
+(``C3Attn``). Which modules those are is the model's dialect's (``ModelSpec.dialect``). Anything
+impossible on that model raises ``PlacementError`` with one sentence naming the fix.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from typing import Any
 
 from ablation.plan.surgery.graph import ModelSpec
 
-C3_FAMILY = ("C3", "C3x", "C3TR", "C3Ghost", "C3SPP", "BottleneckCSP")
 SCALES = ("P3", "P4", "P5", "P6")
-C3_POINTS = ("bottleneck_in", "skip_in", "concat")
-C3_SCOPES = ("backbone", "neck", "all")
+INSIDE_POINTS = ("bottleneck_in", "skip_in", "concat")  # c3_inside: where in the block
+INSIDE_SCOPES = ("backbone", "neck", "all")
 KINDS = ("backbone_end", "before_sppf", "after_c3", "neck", "c3_inside", "custom")
 
 
@@ -41,10 +41,10 @@ class Placement:
         if bad:
             raise PlacementError(f"placement.scales has {bad}; use a subset of {list(SCALES)}.")
         point, scope = str(cfg.get("point", "bottleneck_in")), str(cfg.get("scope", "all"))
-        if point not in C3_POINTS:
-            raise PlacementError(f"placement.point={point} is unknown; choose one of {', '.join(C3_POINTS)}.")
-        if scope not in C3_SCOPES:
-            raise PlacementError(f"placement.scope={scope} is unknown; choose one of {', '.join(C3_SCOPES)}.")
+        if point not in INSIDE_POINTS:
+            raise PlacementError(f"placement.point={point} is unknown; choose one of {', '.join(INSIDE_POINTS)}.")
+        if scope not in INSIDE_SCOPES:
+            raise PlacementError(f"placement.scope={scope} is unknown; choose one of {', '.join(INSIDE_SCOPES)}.")
         after = cfg.get("after") or ()
         if not all(isinstance(a, int) for a in after):
             raise PlacementError(f"placement.after must be a list of layer indices, got {list(after)}.")
@@ -72,12 +72,13 @@ class Placement:
         }[self.kind](spec)
 
     def replace_c3(self, spec: ModelSpec) -> list[int]:
-        """Indices of the C3 layers that become ``C3Attn`` (``c3_inside``)."""
+        """Indices of the host layers (C3) that become the attention block (``C3Attn``) (``c3_inside``)."""
+        host = spec.dialect.attention_host
         sections = {"backbone": ("backbone",), "neck": ("head",), "all": ("backbone", "head")}[self.scope]
-        found = [i for i, l in enumerate(spec.layers) if l.module == "C3" and l.section in sections]
+        found = [i for i, l in enumerate(spec.layers) if l.module == host and l.section in sections]
         if not found:
             raise PlacementError(
-                f"placement c3_inside found no C3 layer in scope '{self.scope}'; choose another scope or placement."
+                f"placement c3_inside found no {host} layer in scope '{self.scope}'; choose another scope or placement."
             )
         return found
 
@@ -85,17 +86,23 @@ class Placement:
         return [spec.section_indices("backbone")[-1]]
 
     def _before_sppf(self, spec: ModelSpec) -> list[int]:
+        pools = spec.dialect.pools
         for i in spec.section_indices("backbone"):
-            if spec.layers[i].module in ("SPPF", "SPP"):
+            if spec.layers[i].module in pools:
                 if i == 0:
                     break
                 return [i - 1]
-        raise PlacementError("placement before_sppf needs an SPPF or SPP layer in the backbone; this model has none.")
+        raise PlacementError(
+            f"placement before_sppf needs an {' or '.join(pools)} layer in the backbone; this model has none."
+        )
 
     def _after_c3(self, spec: ModelSpec) -> list[int]:
-        found = [i for i in spec.section_indices("backbone") if spec.layers[i].module in C3_FAMILY]
+        blocks = spec.dialect.csp_blocks
+        found = [i for i in spec.section_indices("backbone") if spec.layers[i].module in blocks]
         if not found:
-            raise PlacementError("placement after_c3 found no C3 block in the backbone; choose another placement.")
+            raise PlacementError(
+                f"placement after_c3 found no {blocks[0]} block in the backbone; choose another placement."
+            )
         return found
 
     def _neck(self, spec: ModelSpec) -> list[int]:

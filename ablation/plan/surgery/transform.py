@@ -47,15 +47,16 @@ def insert_after(spec: ModelSpec, after: list[int], entry: Entry, kwargs: dict[s
 
 
 def replace_c3(spec: ModelSpec, indices: list[int], entry: Entry, kwargs: dict[str, Any], point: str) -> SurgeryResult:
-    """Turn the C3 layers at ``indices`` into ``C3Attn`` with the attention at ``point``."""
-    layers = list(spec.layers)
+    """Turn the host layers (C3) at ``indices`` into the dialect's attention block (``C3Attn``)
+    with the attention at ``point``."""
+    dialect, layers = spec.dialect, list(spec.layers)
+    host, block = dialect.attention_host, dialect.attention_block
     for i in indices:
         layer = layers[i]
-        width, shortcut = layer.args[0], layer.args[1] if len(layer.args) > 1 else True
         attention_args = entry.positional_args(0, kwargs)[1:]
-        args = [width, shortcut, entry.cls.__name__, point, *attention_args]
-        layers[i] = replace(layer, module="C3Attn", args=args, note=f"C3 with {entry.cls.__name__} at {point}")
-    note = f"{entry.name} inside C3 layers {indices} at {point}"
+        args = dialect.block_args(layer.args, entry.cls.__name__, point, attention_args)
+        layers[i] = replace(layer, module=block, args=args, note=f"{host} with {entry.cls.__name__} at {point}")
+    note = f"{entry.name} inside {host} layers {indices} at {point}"
     return SurgeryResult(spec.with_layers(layers, note=note), {i: i for i in range(len(layers))}, [])
 
 

@@ -3,8 +3,9 @@
 Upstream's ``train.py`` loads ``weights=`` by key name and shape (``intersect_dicts``): after an
 insertion the ``model.<i>.`` indices shift, so most tensors are dropped and some land in another
 layer whose name and shape happen to match. Here every tensor of the base checkpoint is renamed
-through ``SurgeryResult.index_map`` and kept only if its new layer is of the same class (``C3Attn``
-is a ``C3``) and its shape matches; the rest keep the new model's own initialisation:
+through ``SurgeryResult.index_map`` and kept only if its new layer is of the same class (or, as
+the model's dialect says, the attention block that replaced it: ``C3Attn`` for a ``C3``) and its
+shape matches; the rest keep the new model's own initialisation:
 
 - inserted modules and the attention inside ``C3Attn`` have keys no base tensor maps to;
 - Detect's convolutions when the class count differs (their shape differs);
@@ -28,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ablation.engines import engine
+from ablation.engines import Dialect, engine
 
 _LAYER_KEY = re.compile(r"^(model\.)(\d+)(\..*)$")
 ANCHORS = "anchors: the new model's own, from its yaml (as upstream does when a cfg is given)"
@@ -122,11 +123,15 @@ class BaseWeights:
     state: dict[str, torch.Tensor]
     nc: int
     layer_types: tuple[type, ...]  # the base model's layer classes, by index
+    dialect: Dialect  # the base yaml's: which new layer classes take a base layer's tensors
 
 
-def check_base(state: dict[str, torch.Tensor], base_yaml: str | Path, path: str, model: str) -> BaseWeights:
-    """``state`` must be the base model's (``model``, built from ``base_yaml``): the same tensors,
-    the same shapes; only the class count may differ (it is read from the checkpoint's Detect)."""
+def check_base(
+    state: dict[str, torch.Tensor], base_yaml: str | Path, path: str, model: str, dialect: Dialect
+) -> BaseWeights:
+    """``state`` must be the base model's (``model``, built from ``base_yaml`` in ``dialect``): the
+    same tensors, the same shapes; only the class count may differ (it is read from the
+    checkpoint's Detect)."""
     from ablation.plan.preflight import build_model
 
     detect = _detect_index(state)
@@ -137,7 +142,7 @@ def check_base(state: dict[str, torch.Tensor], base_yaml: str | Path, path: str,
         raise CheckpointError(
             f"checkpoint {path} does not match model {model} ({mismatch}); pass a checkpoint of the base model."
         )
-    return BaseWeights(path, state, _nc(base), tuple(type(m) for m in base.model))
+    return BaseWeights(path, state, _nc(base), tuple(type(m) for m in base.model), dialect)
 
 
 def _detect_index(state: Mapping[str, torch.Tensor]) -> int:
@@ -209,7 +214,7 @@ def transfer(
     record, tensors = Transfer(total=len(base.state)), {}
     for old, value in base.state.items():
         new = _renamed(old, index_map)
-        why = _why_not(new, value, target, base.nc, _nc(model))
+        why = _why_not(new, value, target, (base.nc, _nc(model)), base.dialect.detect[0])
         if why:
             record.skipped[old] = why
         else:
@@ -218,22 +223,27 @@ def transfer(
 
 
 def _check_layers(base: BaseWeights, index_map: Mapping[int, int], model: nn.Module) -> None:
-    """Never into another layer: every mapped base layer is, in the new model, of its class."""
+    """Never into another layer: every mapped base layer is, in the new model, of its class (or
+    the dialect's attention block that replaced it)."""
     for old, new in index_map.items():
-        if not isinstance(model.model[new], base.layer_types[old]):
+        was, now = base.layer_types[old], type(model.model[new])
+        if now is not was and not base.dialect.carries(was.__name__, now.__name__):
             raise RuntimeError(
-                f"surgery index map sends base layer {old} ({base.layer_types[old].__name__}) to layer {new} "
-                f"({type(model.model[new]).__name__}); this is a bug in ablation.plan.surgery."
+                f"surgery index map sends base layer {old} ({was.__name__}) to layer {new} "
+                f"({now.__name__}); this is a bug in ablation.plan.surgery."
             )
 
 
-def _why_not(new: str, value: torch.Tensor, target: Mapping[str, torch.Tensor], nc_old: int, nc_new: int) -> str:
+def _why_not(new: str, value: torch.Tensor, target: Mapping[str, torch.Tensor], nc: tuple[int, int], head: str) -> str:
+    """Why the base tensor renamed ``new`` is not transferred ("" when it is); ``nc``: the class
+    counts (checkpoint, new model), ``head``: the detection head's name, for the sentence."""
+    nc_old, nc_new = nc
     if new.endswith(".anchors"):
         return ANCHORS
     if new not in target:
         return f"no {new} in the new model"
     if value.shape != target[new].shape:
-        detect = f" (Detect: {nc_old} classes in the checkpoint, {nc_new} in the new model)" if nc_old != nc_new else ""
+        detect = f" ({head}: {nc_old} classes in the checkpoint, {nc_new} in the new model)" if nc_old != nc_new else ""
         return f"shape {list(value.shape)} in the checkpoint, {list(target[new].shape)} in the new model{detect}"
     return ""
 
