@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ablation.report import plots
+from ablation.report import glance, plots
 from ablation.report.runs import epoch_history
 from ablation.report.summary import Summary
 from ablation.report.table import display_frame, power_line
@@ -32,6 +32,7 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 td:first-child, th:first-child { text-align: left; }
 td.better { background: #d9f2d9; } td.worse { background: #f7d4d4; } td.failed { background: #eee; color: #a00; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+p.caption { font-size: 12px; color: #555; margin-top: 0; }
 """
 METHOD = (
     "Intervals of the metrics are 95 % t-intervals over seeds (mean ± t<sub>0.975, n-1</sub>·s/√n). Δ is the "
@@ -59,17 +60,28 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
     """``out/report.html`` and its figures; returns their paths, the HTML first."""
     out.mkdir(parents=True, exist_ok=True)
     configs, metric = summary.configs, summary.metric
-    figures: list[tuple[str, Path | None]] = []
+    figures: list[tuple[str, Path | None, str]] = []  # title, PNG (None: nothing to draw), caption
     if not configs.empty:
         history = epoch_history(summary.uri, summary.runs, "mAP50")
+        glance_note = f"{glance.LEGEND}. Δ and verdict are the table's (correction: {summary.correction})."
         figures = [
-            (f"{metric} vs GFLOPs", plots.cost_scatter(configs, "gflops", metric, out / "pareto_gflops.png")),
-            (f"{metric} vs latency", plots.cost_scatter(configs, "latency_ms", metric, out / "pareto_latency.png")),
+            *(
+                (f"Δ {metric} at a glance: {model}", path, glance_note)
+                for model, path in glance.heatmaps(configs, metric, out)
+            ),
+            (
+                f"Δ {metric} of every config with its family interval",
+                glance.forest(configs, metric, out / "forest.png"),
+                "The table's Δ and interval (column CI level), ordered by Δ; open markers: one paired seed, no interval.",
+            ),
+            (f"{metric} vs GFLOPs", plots.cost_scatter(configs, "gflops", metric, out / "pareto_gflops.png"), ""),
+            (f"{metric} vs latency", plots.cost_scatter(configs, "latency_ms", metric, out / "pareto_latency.png"), ""),
             (
                 f"{metric} per attention module and placement",
                 plots.by_attention(configs, metric, out / "by_attention.png"),
+                "",
             ),
-            ("mAP50 per epoch", plots.epoch_curves(history, configs, "mAP50", out / "epochs.png")),
+            ("mAP50 per epoch", plots.epoch_curves(history, configs, "mAP50", out / "epochs.png"), ""),
         ]
     body = [
         f"<h1>Ablation report: {html.escape(summary.experiment)}</h1>",
@@ -80,13 +92,15 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
         + METHOD.format(correction=summary.correction, alpha=summary.alpha, intervals=INTERVALS[summary.correction])
         + "</p>",
     ]
-    for title, path in figures:
+    for title, path, caption in figures:
         body.append(f"<h2>{html.escape(title)}</h2>")
         body.append(
             f'<img src="{html.escape(path.name)}" alt="{html.escape(title)}">'
             if path
-            else "<p>Not logged by any run.</p>"
+            else "<p>Nothing to draw: not logged by any run, or no config has a paired baseline.</p>"
         )
+        if path and caption:
+            body.append(f'<p class="caption">{html.escape(caption)}</p>')
     if not summary.runs.empty:
         runs = summary.runs.reindex(columns=RUN_COLUMNS).sort_values(["name", "seed"])
         body += ["<h2>Runs</h2>", _table(runs.round(4).astype(object).fillna(""))]
@@ -97,7 +111,7 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
         + "\n".join(body)
         + "\n</body></html>\n"
     )
-    return [page, *(path for _, path in figures if path)]
+    return [page, *(path for _, path, _ in figures if path)]
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -31,7 +31,14 @@ def report(seeded_store: str, tmp_path_factory: pytest.TempPathFactory) -> tuple
 def test_report_page_shows_table_figures_and_escaped_names(report: tuple[Path, str]) -> None:
     page, text = report
     images = re.findall(r'<img src="([^"]+)"', text)
-    assert images == ["pareto_gflops.png", "pareto_latency.png", "by_attention.png", "epochs.png"]
+    assert images == [
+        "heatmap_yolov5n.png",
+        "forest.png",
+        "pareto_gflops.png",
+        "pareto_latency.png",
+        "by_attention.png",
+        "epochs.png",
+    ]
     assert all((page.parent / i).stat().st_size > 1000 for i in images)
     assert "yolov5n-&lt;gam&gt;&amp;-neck" in text and "<gam>" not in text
     assert "RuntimeError: &lt;boom&gt; &amp; co" in text  # the failed runs' error, escaped
@@ -40,6 +47,7 @@ def test_report_page_shows_table_figures_and_escaped_names(report: tuple[Path, s
     assert "<th>p / p adj (holm)</th>" in text and "<th>CI level</th>" in text and "<th>min detectable Δ</th>" in text
     assert "Power: paired seed spread of mAP50-95" in text and "Δ 0.5 points needs" in text
     assert "Holm tests the k-th smallest p at" in text
+    assert "<h2>Δ mAP50-95 at a glance: yolov5n</h2>" in text and "hatched n=1" in text
 
 
 def test_export_rows_per_config_or_per_run(
@@ -137,7 +145,8 @@ def test_report_opens_in_headless_chromium(report: tuple[Path, str], tmp_path: P
         timeout=180,
     )
     assert done.returncode == 0, done.stderr
-    assert "4 images, 0 problems" in done.stdout and shot.stat().st_size > 10_000
+    # the six figures (heatmap and forest plot among them) decoded, no console error
+    assert "6 images, 0 problems" in done.stdout and shot.stat().st_size > 10_000
 
 
 def test_export_and_report_print_no_download_progress_bars(store_uri: str, tmp_path: Path) -> None:
