@@ -120,6 +120,7 @@ class Fingerprints:
 
     datasets: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)  # "<digest function>:<name>" → digest
+    files: dict[str, str] = field(default_factory=dict)  # the files a config names (``_files_key``) → digest
 
     @classmethod
     def known(cls, data_cfg: DictConfig, digest: str) -> Fingerprints:
@@ -135,8 +136,14 @@ class Fingerprints:
             "code": self.code(cfg),
             "packages": packages_fingerprint(),
             "data": self.datasets[key],
-            "files": files_fingerprint(cfg),
+            "files": self._files(cfg),
         }
+
+    def _files(self, cfg: DictConfig) -> str:
+        key = _files_key(cfg)
+        if key not in self.files:
+            self.files[key] = files_fingerprint(cfg)
+        return self.files[key]
 
     def code(self, cfg: DictConfig) -> str:
         """Digest of the code of ours the config runs: its attention module's files and the files
@@ -156,6 +163,15 @@ class Fingerprints:
         if key not in self.codes:
             self.codes[key] = digest(name)
         return self.codes[key]
+
+
+def _files_key(cfg: DictConfig) -> str:
+    """What ``files_fingerprint`` reads: the engine, model yaml, hyperparameter file and checkpoint named."""
+    train = cfg.get("train") or {}
+    model = cfg.get("model") or {}
+    return json.dumps(
+        [str(model.get("engine")), str(model.get("cfg")), str(train.get("hyp")), str(train.get("weights"))]
+    )
 
 
 def _data_key(data_cfg: DictConfig) -> str:

@@ -49,6 +49,7 @@ class AblationSweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> Any:
+        from ablation.config.compose import sweep_composer
         from ablation.sweep.loop import sweep_grid
 
         assert self.config is not None and self.hydra_context is not None and self.launcher is not None
@@ -56,7 +57,7 @@ class AblationSweeper(Sweeper):
         return sweep_grid(
             config,
             [*(f"{k}={v}" for k, v in self.params.items()), *arguments],
-            compose_with=lambda job: loader.load_sweep_config(config, job),
+            compose_with=sweep_composer(loader, config),
             launch=lambda jobs, first: launcher.launch(jobs, initial_job_idx=first),
             max_batch_size=self.max_batch_size,
             plan_only=self.plan_only,

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# Upstream's IMG_FORMATS and img2label_paths (utils/dataloaders.py), as facts: planning lists a
+# dataset without importing upstream (torch, OpenCV: seconds). A test compares them with upstream's.
+IMAGE_FORMATS = frozenset({"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm"})
+
+
+def label_paths(images: list[str]) -> list[str]:
+    """Each image's label file: the last ``/images/`` of its path becomes ``/labels/``, its suffix ``.txt``."""
+    images_dir, labels_dir = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+    return [labels_dir.join(path.rsplit(images_dir, 1)).rsplit(".", 1)[0] + ".txt" for path in images]
 
 
 def dataloaders() -> Any:

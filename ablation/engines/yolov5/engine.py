@@ -102,14 +102,14 @@ class YoloV5:
         return compat.trusted_checkpoints(directory)
 
     def image_formats(self) -> frozenset[str]:
-        from ablation.engines.yolov5.dataset import dataloaders
+        from ablation.engines.yolov5.dataset import IMAGE_FORMATS
 
-        return frozenset(dataloaders().IMG_FORMATS)
+        return IMAGE_FORMATS
 
     def label_paths(self, images: list[str]) -> list[str]:
-        from ablation.engines.yolov5.dataset import dataloaders
+        from ablation.engines.yolov5.dataset import label_paths
 
-        return list(dataloaders().img2label_paths(images))
+        return label_paths(images)
 
     def read_split(self, paths: list[str], single_cls: bool) -> Any:
         from ablation.engines.yolov5.dataset import read_split

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from ablation.engines import engine
-from ablation.plan.preflight.flops import gflops
+from ablation.plan.preflight.flops import FlopCache, gflops
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,16 @@ def build_model(yaml_path: str | Path, nc: int | None = None, engine_name: str |
 
 
 def preflight(
-    yaml_path: str | Path, imgsz: int = 64, gflops_imgsz: int = 640, nc: int | None = None, step: bool = True
+    yaml_path: str | Path,
+    imgsz: int = 64,
+    gflops_imgsz: int = 640,
+    nc: int | None = None,
+    step: bool = True,
+    flops: FlopCache | None = None,
 ) -> PreflightResult:
     """Build the model (with ``nc`` classes), take one training step (unless ``step`` is false:
-    ``preflight.enabled=false``), count parameters and GFLOPs."""
+    ``preflight.enabled=false``), count parameters and GFLOPs (``flops``: the layer counts of the
+    models checked before, see ``FlopCache``)."""
     stage = "building the model"
     try:
         model = build_model(yaml_path, nc)
@@ -47,8 +53,8 @@ def preflight(
             train_step(model, imgsz)
         stage = "counting GFLOPs"
         params = sum(p.numel() for p in model.parameters())
-        flops = round(gflops(model, gflops_imgsz), 3)
-        return PreflightResult(str(yaml_path), params, flops, summary=summary(model, yaml_path, flops, gflops_imgsz))
+        total = round(gflops(model, gflops_imgsz, cache=flops, in_place=True), 3)
+        return PreflightResult(str(yaml_path), params, total, summary=summary(model, yaml_path, total, gflops_imgsz))
     except Exception as err:
         return PreflightResult(str(yaml_path), error=describe_failure(err, stage))
 

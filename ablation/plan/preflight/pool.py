@@ -1,4 +1,8 @@
-"""Preflight many yamls in worker processes (torch is imported once per worker)."""
+"""Preflight many yamls in worker processes (torch is imported once per worker).
+
+Items go to the workers in runs of neighbours (a plan lists the configs of one base model
+together), and each run shares one ``FlopCache``: the layers a config shares with the ones
+before it are not traced again."""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
 from ablation.plan.preflight.check import PreflightResult, preflight
+from ablation.plan.preflight.flops import FlopCache
+
+Item = tuple[str, int | None]  # (yaml, number of classes)
 
 
 def _init_worker(threads: int) -> None:
@@ -16,20 +23,22 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _check(item: tuple[str, int | None], **options: int | bool) -> PreflightResult:
-    yaml, nc = item
-    return preflight(yaml, nc=nc, **options)  # type: ignore[arg-type]
+def _check_run(items: list[Item], **options: int | bool) -> list[PreflightResult]:
+    cache = FlopCache()
+    return [preflight(yaml, nc=nc, flops=cache, **options) for yaml, nc in items]  # type: ignore[arg-type]
 
 
 def preflight_many(
-    items: list[tuple[str, int | None]], imgsz: int = 64, gflops_imgsz: int = 640, workers: int = 2, step: bool = True
+    items: list[Item], imgsz: int = 64, gflops_imgsz: int = 640, workers: int = 2, step: bool = True
 ) -> list[PreflightResult]:
     """``preflight`` of each ``(yaml, number of classes)``, in order."""
-    check = partial(_check, imgsz=imgsz, gflops_imgsz=gflops_imgsz, step=step)
+    check = partial(_check_run, imgsz=imgsz, gflops_imgsz=gflops_imgsz, step=step)
     workers = max(1, min(workers, len(items), os.cpu_count() or 1))
     if workers == 1:
-        return [check(item) for item in items]
+        return check(items)
+    size = max(1, -(-len(items) // (workers * 4)))  # four runs per worker: balanced, few cold caches
+    runs = [items[i : i + size] for i in range(0, len(items), size)]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")  # never fork a process that has torch loaded
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
-        return list(pool.map(check, items, chunksize=max(1, len(items) // (workers * 4))))
+        return [result for run in pool.map(check, runs) for result in run]
