@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-ENGINES = ("yolov5",)
+ENGINES = ("yolov5", "ultralytics")
 DEFAULT = "yolov5"
 
 

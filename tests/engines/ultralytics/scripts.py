@@ -1,0 +1,96 @@
+"""Scripts the ultralytics tests run in fresh processes (``python -m`` with a mode): the engine's
+own training (``ours``), plain ``YOLO("yolo11n.yaml").train`` (``plain``), and the offline probe
+(``probe``). Each prints one JSON line prefixed ``RESULT``."""
+
+from __future__ import annotations
+
+import tests.engines.ultralytics.offline_guard  # noqa: F401, I001  (first: no network from here on)
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def ours(data: str, out: str, epochs: int, imgsz: int, batch: int, model: str = "yolo11n") -> dict[str, Any]:
+    """The engine's train() with the options the job builds from the train group's defaults."""
+    from omegaconf import OmegaConf
+
+    from ablation.engines import engine
+    from ablation.job.child import upstream_options
+
+    train = OmegaConf.load(ROOT / "ablation/conf/train/default.yaml")
+    train.merge_with({"epochs": epochs, "imgsz": imgsz, "batch": batch, "workers": 0, "device": "cpu"})
+    cfg = OmegaConf.create({"model": {"cfg": model, "engine": "ultralytics"}, "train": train, "seed": 0})
+    eng = engine("ultralytics")
+    eng.setup()
+    options = upstream_options(cfg, eng.model_yaml(model), Path(data), Path(out))
+    reported: list[list[Any]] = []
+    notes: dict[str, str] = {}
+    result = eng.train(options, on_epoch=lambda e, v: reported.append([e, v]), on_note=notes.update)
+    return {
+        "save_dir": str(result.save_dir),
+        "epochs": result.epochs,
+        "reported": reported,
+        "final": result.final,
+        "best": str(result.best),
+        "notes": notes,
+        "config_dir": os.environ.get("YOLO_CONFIG_DIR"),
+    }
+
+
+def plain(data: str, out: str, epochs: int, imgsz: int, batch: int) -> dict[str, Any]:
+    """What a user runs: the package's own API, the same data, seed and settings (the train
+    group's SGD; the package's defaults otherwise), offline: fonts placed in its config folder."""
+    import shutil
+
+    import matplotlib
+
+    config = Path(out) / "config"
+    (config / "Ultralytics").mkdir(parents=True, exist_ok=True)
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
+        shutil.copyfile(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf", config / "Ultralytics" / name)
+    os.environ.update(YOLO_CONFIG_DIR=str(config), YOLO_OFFLINE="1")
+    from ultralytics import YOLO, settings
+
+    settings.update({"mlflow": False, "sync": False})
+    YOLO("yolo11n.yaml").train(
+        data=data, epochs=epochs, imgsz=imgsz, batch=batch, workers=0, device="cpu", seed=0,
+        optimizer="SGD", project=out, name="train", exist_ok=True,
+    )  # fmt: skip
+    return {"save_dir": str(Path(out) / "train")}
+
+
+def probe() -> dict[str, Any]:
+    """The engine's setup in a fresh process: where its settings live, what they say."""
+    omp = os.environ.get("OMP_NUM_THREADS")
+    from ablation.engines import engine
+
+    eng = engine("ultralytics")
+    eng.setup()
+    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR
+
+    settings = json.loads((Path(USER_CONFIG_DIR) / "settings.json").read_text())
+    return {
+        "config_dir": str(USER_CONFIG_DIR),
+        "files": sorted(os.listdir(USER_CONFIG_DIR)),
+        "settings": settings,
+        "memory": dict(SETTINGS),
+        "omp_before": omp,
+        "omp_now": os.environ.get("OMP_NUM_THREADS"),
+        "omp_launch": eng.launch_environ().get("OMP_NUM_THREADS"),
+        "config_launch": eng.launch_environ().get("YOLO_CONFIG_DIR"),
+    }
+
+
+if __name__ == "__main__":
+    mode, *args = sys.argv[1:]
+    if mode == "probe":
+        out = probe()
+    else:
+        data, folder, *numbers = args
+        out = {"ours": ours, "plain": plain}[mode](data, folder, *map(int, numbers))
+    print("RESULT " + json.dumps(out, default=str))
