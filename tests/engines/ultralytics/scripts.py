@@ -42,6 +42,37 @@ def ours(data: str, out: str, epochs: int, imgsz: int, batch: int, model: str = 
     }
 
 
+class Stopped(Exception):
+    """A training stopped after an epoch was reported (as a killed job would be)."""
+
+
+def resumed(data: str, out: str, epochs: int, imgsz: int, batch: int) -> dict[str, Any]:
+    """Stopped once the first epoch was reported, then resumed from its resume.pt."""
+    from omegaconf import OmegaConf
+
+    from ablation.engines import engine
+    from ablation.job.child import upstream_options
+
+    train = OmegaConf.load(ROOT / "ablation/conf/train/default.yaml")
+    train.merge_with({"epochs": epochs, "imgsz": imgsz, "batch": batch, "workers": 0, "device": "cpu"})
+    cfg = OmegaConf.create({"model": {"cfg": "yolo11n", "engine": "ultralytics"}, "train": train, "seed": 0})
+    eng = engine("ultralytics")
+    options = upstream_options(cfg, eng.model_yaml("yolo11n"), Path(data), Path(out))
+    reported: list[int] = []
+
+    def stop(epoch: int, values: dict[str, float]) -> None:
+        reported.append(epoch)
+        raise Stopped
+
+    try:
+        eng.train(options, on_epoch=stop)
+    except Stopped:
+        pass
+    checkpoint = Path(out) / "train" / "weights" / eng.resume_checkpoint
+    result = eng.train({**options, "resume": str(checkpoint)}, on_epoch=lambda e, v: reported.append(e))
+    return {"save_dir": str(result.save_dir), "epochs": result.epochs, "reported": reported}
+
+
 def plain(data: str, out: str, epochs: int, imgsz: int, batch: int) -> dict[str, Any]:
     """What a user runs: the package's own API, the same data, seed and settings (the train
     group's SGD; the package's defaults otherwise), offline: fonts placed in its config folder."""
@@ -92,5 +123,5 @@ if __name__ == "__main__":
         out = probe()
     else:
         data, folder, *numbers = args
-        out = {"ours": ours, "plain": plain}[mode](data, folder, *map(int, numbers))
+        out = {"ours": ours, "plain": plain, "resumed": resumed}[mode](data, folder, *map(int, numbers))
     print("RESULT " + json.dumps(out, default=str))
