@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablation.engines.checkpoints import RESUME_CHECKPOINT, checkpoint_epoch, forget_after, keep_checkpoint
+from ablation.engines.checkpoints import checkpoint_epoch, forget_after, keep_checkpoint
 from ablation.engines.ultralytics.engine import ENGINE
 from ablation.engines.ultralytics.options import trainer_args
 from ablation.track.schema import MAP50, MAP50_95, PRECISION, RECALL
@@ -305,4 +305,3 @@ def strict_determinism(enabled: bool) -> Iterator[None]:
         yield
     finally:
         torch.use_deterministic_algorithms = original
-

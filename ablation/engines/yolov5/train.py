@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablation.engines.checkpoints import RESUME_CHECKPOINT, checkpoint_epoch, forget_after, keep_checkpoint
+from ablation.engines.checkpoints import checkpoint_epoch, forget_after, keep_checkpoint
 from ablation.engines.yolov5 import compat
 from ablation.engines.yolov5.engine import ENGINE
 from ablation.track.schema import MAP50, MAP50_95, PRECISION, RECALL
@@ -184,4 +184,3 @@ def train_upstream(
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         result.gpu_mem_peak_gb = torch.cuda.max_memory_allocated() / 2**30
     return result
-

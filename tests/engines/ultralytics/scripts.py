@@ -4,13 +4,13 @@ own training (``ours``), plain ``YOLO("yolo11n.yaml").train`` (``plain``), and t
 
 from __future__ import annotations
 
-import tests.engines.ultralytics.offline_guard  # noqa: F401, I001  (first: no network from here on)
-
 import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+import tests.engines.ultralytics.offline_guard  # noqa: F401  (before any import of ours: no network from here on)
 
 ROOT = Path(__file__).resolve().parents[3]
 

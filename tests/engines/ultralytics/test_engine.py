@@ -60,9 +60,7 @@ def test_an_inserted_module_builds_with_the_expected_parameter_count(tmp_path: P
     assert type(inserted.model[11]) is SE and len(inserted.model) == len(plain.model) + 1
 
 
-@pytest.mark.parametrize(
-    ("name", "count"), [("yolo11n", 2_624_080), ("yolo11s", 9_458_752), ("yolov8n", 3_157_200)]
-)
+@pytest.mark.parametrize(("name", "count"), [("yolo11n", 2_624_080), ("yolo11s", 9_458_752), ("yolov8n", 3_157_200)])
 def test_names_select_their_scale(name: str, count: int, tmp_path: Path) -> None:
     """Counts of the package's own model tables (COCO, 80 classes); a copy under another name keeps the size."""
     path = ENG.model_yaml(name)
@@ -101,7 +99,13 @@ def test_the_train_groups_defaults_are_valid_and_map_to_the_trainer() -> None:
 
 def test_bad_options_are_one_sentence() -> None:
     error = ENG.option_errors({"epochs": 0, "epoch": 3, "quad": True, "hyp": "hyp.small-images.yaml", "amp": "x"})
-    for clause in ("train.epochs", "nearest one is train.epochs", "train.quad=True", "train.hyp=default", "train.amp=x"):
+    for clause in (
+        "train.epochs",
+        "nearest one is train.epochs",
+        "train.quad=True",
+        "train.hyp=default",
+        "train.amp=x",
+    ):
         assert clause in error
     assert error.endswith(".") and "\n" not in error
 
