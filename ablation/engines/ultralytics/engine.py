@@ -33,7 +33,7 @@ class Ultralytics:
 
     @property
     def resume_checkpoint(self) -> str:
-        from ablation.engines.checkpoints import RESUME_CHECKPOINT
+        from ablation.engines.shared import RESUME_CHECKPOINT
 
         return RESUME_CHECKPOINT
 

@@ -73,12 +73,6 @@ def provide_fonts(folder: Path) -> list[str]:
 def launch_environ(also: tuple[str, ...] = ()) -> dict[str, str]:
     """This process's environment with ``UPSTREAM_IMPORT_ENV`` (and ``also``) as they were before
     ultralytics' import changed them."""
-    env = dict(os.environ)
-    if _launch_env is None:
-        return env
-    for key in (*UPSTREAM_IMPORT_ENV, *also):
-        if key in _launch_env:
-            env[key] = _launch_env[key]
-        else:
-            env.pop(key, None)
-    return env
+    from ablation.engines.shared import restored_environ
+
+    return restored_environ(_launch_env, (*UPSTREAM_IMPORT_ENV, *also))

@@ -20,11 +20,10 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablation.engines.checkpoints import checkpoint_epoch, forget_after, keep_checkpoint
+from ablation.engines.shared import TrainResult, checkpoint_epoch, forget_after, keep_checkpoint
 from ablation.engines.ultralytics.engine import ENGINE
 from ablation.engines.ultralytics.options import trainer_args
 from ablation.track.schema import MAP50, MAP50_95, PRECISION, RECALL
@@ -74,22 +73,6 @@ class NonFiniteLoss(FloatingPointError):
 
 class OptionError(ValueError):
     """An option the package cannot express."""
-
-
-@dataclass
-class TrainResult:
-    save_dir: Path
-    epochs: list[dict[str, float]] = field(default_factory=list)  # trained in this attempt
-    final: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    best: Path | None = None
-    images: int = 0  # training images seen
-    batch_seconds: float = 0.0  # time in training batches (no validation, no setup)
-    gpu_mem_peak_gb: float | None = None
-
-    @property
-    def images_per_second(self) -> float:
-        return self.images / self.batch_seconds if self.batch_seconds else 0.0
 
 
 def trainer_class() -> type:

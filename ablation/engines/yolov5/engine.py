@@ -31,7 +31,7 @@ class YoloV5:
 
     @property
     def resume_checkpoint(self) -> str:
-        from ablation.engines.checkpoints import RESUME_CHECKPOINT
+        from ablation.engines.shared import RESUME_CHECKPOINT
 
         return RESUME_CHECKPOINT
 

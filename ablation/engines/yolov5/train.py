@@ -19,11 +19,10 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ablation.engines.checkpoints import checkpoint_epoch, forget_after, keep_checkpoint
+from ablation.engines.shared import TrainResult, checkpoint_epoch, forget_after, keep_checkpoint
 from ablation.engines.yolov5 import compat
 from ablation.engines.yolov5.engine import ENGINE
 from ablation.track.schema import MAP50, MAP50_95, PRECISION, RECALL
@@ -49,22 +48,6 @@ FINAL_KEYS = (PRECISION, RECALL, MAP50, MAP50_95, "val/box_loss", "val/obj_loss"
 
 class NonFiniteLoss(FloatingPointError):
     """Training produced a NaN or infinite loss."""
-
-
-@dataclass
-class TrainResult:
-    save_dir: Path
-    epochs: list[dict[str, float]] = field(default_factory=list)  # trained in this attempt
-    final: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    best: Path | None = None
-    images: int = 0  # training images seen
-    batch_seconds: float = 0.0  # time in training batches (no validation, no setup)
-    gpu_mem_peak_gb: float | None = None
-
-    @property
-    def images_per_second(self) -> float:
-        return self.images / self.batch_seconds if self.batch_seconds else 0.0
 
 
 def upstream_options(options: dict[str, Any]) -> Any:
