@@ -124,7 +124,9 @@ class Ultralytics:
         raise NotImplementedError("COCO detections with the ultralytics engine are not implemented yet")
 
     def load_inference_model(self, weights: Path, device: str = "") -> Any:
-        raise NotImplementedError("latency with the ultralytics engine is not implemented yet")
+        from ablation.engines.ultralytics.models import load_inference_model
+
+        return load_inference_model(weights, device)
 
 
 ENGINE = Ultralytics()

@@ -123,3 +123,18 @@ def load_checkpoint(file: Path) -> Any:
     from ultralytics.utils.patches import torch_load
 
     return torch_load(file, map_location="cpu", weights_only=False)
+
+
+def load_inference_model(weights: Path, device: str = "") -> Any:
+    """best.pt as the package loads it for inference (its EMA weights, fused, eval mode), on
+    ``device`` (the package's device string); half precision on CUDA, as the yolov5 engine."""
+    from ablation.engines.ultralytics.engine import ENGINE
+
+    ENGINE.setup()
+    from ultralytics.nn.tasks import load_checkpoint as load_weights
+    from ultralytics.utils.torch_utils import select_device
+
+    target = select_device(device, verbose=False)
+    with quiet():
+        model, _ = load_weights(str(weights), device=target, fuse=True)
+    return model.half() if target.type == "cuda" else model

@@ -31,7 +31,11 @@ def ours(data: str, out: str, epochs: int, imgsz: int, batch: int, model: str = 
     reported: list[list[Any]] = []
     notes: dict[str, str] = {}
     result = eng.train(options, on_epoch=lambda e, v: reported.append([e, v]), on_note=notes.update)
+    from ablation.evaluate.latency import measure_latency
+
+    latency = measure_latency(eng.load_inference_model(result.best, "cpu"), imgsz, warmup=1, repeats=2)
     return {
+        "latency": latency.__dict__,
         "save_dir": str(result.save_dir),
         "epochs": result.epochs,
         "reported": reported,

@@ -54,6 +54,7 @@ def test_every_epoch_reaches_on_epoch_with_the_packages_values(trained: dict[str
     assert Path(ours["best"]).is_file()
     assert (Path(ours["save_dir"]) / "weights" / "resume.pt").is_file()  # the epoch before the last
     assert ours["notes"]["amp"] == "false" and ours["notes"]["deterministic"] == "warn"
+    assert ours["latency"]["precision"] == "fp32" and ours["latency"]["device"].startswith("cpu")  # best.pt, timed
 
 
 def test_offline_and_no_mlflow_runs_of_its_own(trained: dict[str, Any]) -> None:
