@@ -121,7 +121,9 @@ class Ultralytics:
     def predict(
         self, dataset: Any, weights: Path, options: dict[str, Any], instances: dict[str, Any], save_dir: Path
     ) -> list[dict[str, Any]]:
-        raise NotImplementedError("COCO detections with the ultralytics engine are not implemented yet")
+        from ablation.engines.ultralytics.validate import predict
+
+        return predict(dataset, weights, options, instances, save_dir)
 
     def load_inference_model(self, weights: Path, device: str = "") -> Any:
         from ablation.engines.ultralytics.models import load_inference_model

@@ -31,11 +31,13 @@ def ours(data: str, out: str, epochs: int, imgsz: int, batch: int, model: str = 
     reported: list[list[Any]] = []
     notes: dict[str, str] = {}
     result = eng.train(options, on_epoch=lambda e, v: reported.append([e, v]), on_note=notes.update)
-    from ablation.evaluate.latency import measure_latency
+    from ablation.evaluate import evaluate_trained
 
-    latency = measure_latency(eng.load_inference_model(result.best, "cpu"), imgsz, warmup=1, repeats=2)
+    evaluate = {"coco": True, "latency": {"enabled": True, "imgsz": imgsz, "warmup": 1, "repeats": 2}}
+    job = {"engine": "ultralytics", "options": options, "evaluate": evaluate}
+    evaluation = evaluate_trained(job, result.best, Path(out), None)  # COCO by a second pass, latency
     return {
-        "latency": latency.__dict__,
+        "evaluation": evaluation,
         "save_dir": str(result.save_dir),
         "epochs": result.epochs,
         "reported": reported,

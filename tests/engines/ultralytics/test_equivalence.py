@@ -6,6 +6,7 @@ MLflow callback creates no runs of its own."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,16 @@ def test_every_epoch_reaches_on_epoch_with_the_packages_values(trained: dict[str
     assert Path(ours["best"]).is_file()
     assert (Path(ours["save_dir"]) / "weights" / "resume.pt").is_file()  # the epoch before the last
     assert ours["notes"]["amp"] == "false" and ours["notes"]["deterministic"] == "warn"
-    assert ours["latency"]["precision"] == "fp32" and ours["latency"]["device"].startswith("cpu")  # best.pt, timed
+
+
+def test_best_pt_is_evaluated_by_the_packages_validator(trained: dict[str, Any]) -> None:
+    """COCO metrics from the package's own validation of best.pt (a second pass), and latency."""
+    evaluation = trained["ours"]["evaluation"]
+    assert "coco_error" not in evaluation and "latency_error" not in evaluation, evaluation
+    assert evaluation["coco_source"] and set(evaluation["coco"]) >= {"AP", "AP50"}
+    predictions = json.loads(Path(evaluation["eval_files"]["predictions"]).read_text())
+    assert predictions and {p["category_id"] for p in predictions} <= set(range(5))
+    assert evaluation["latency"]["precision"] == "fp32" and evaluation["latency"]["device"].startswith("cpu")
 
 
 def test_offline_and_no_mlflow_runs_of_its_own(trained: dict[str, Any]) -> None:
