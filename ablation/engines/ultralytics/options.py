@@ -24,7 +24,7 @@ DETERMINISTIC_MODES = ("strict", "warn", "off")
 AMP_POLICIES = ("auto", "true", "false")
 
 # our (YOLOv5) name → the package's name, same meaning
-RENAMED = {"cfg": "model", "batch_size": "batch", "batch": "batch"}
+RENAMED = {"cfg": "model", "batch_size": "batch"}
 # YOLOv5 "no..." flags → the package's positive flag
 NEGATED = {"noval": "val", "nosave": "save", "noplots": "plots"}
 # YOLOv5 options without an equivalent in the package: allowed only at this value

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ablation.evaluate.coco import CocoError, detections_to_results, image_ids
+from ablation.evaluate.coco import image_ids
+from ablation.evaluate.final import Detections
 
 
 def collecting_validator() -> type:
@@ -70,10 +71,6 @@ def predict(
     validator = collecting_validator()(args=args)
     validator.collected = []
     validator()
-    ids = image_ids(instances, dataset.root)
-    results: list[dict[str, Any]] = []
-    for path, rows in validator.collected:
-        if path not in ids:
-            raise CocoError(f"ultralytics validated {path}, which is not in the COCO instances of {dataset.yaml}")
-        results.extend(detections_to_results(ids[path], rows))
-    return results
+    detections = Detections()  # the evaluate step's per-image record, here filled by the validator
+    detections.images = validator.collected
+    return detections.results(image_ids(instances, dataset.root), dataset.yaml)
