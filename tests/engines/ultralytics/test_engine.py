@@ -121,3 +121,46 @@ def test_setup_in_a_fresh_process_is_private_offline_and_quiet(tmp_path: Path) -
         assert source["weights_dir"].startswith(probe["config_dir"])
     assert probe["omp_launch"] == probe["omp_before"] == "2"
     assert probe["config_launch"] is None  # a child makes its own folder
+
+
+@pytest.mark.parametrize("policy", ["auto", "true", "false"])
+def test_the_amp_check_is_ours_and_offline(policy: str) -> None:
+    """Inside training the package's check_amp (which downloads yolo26n.pt on CUDA) is ours: on
+    CPU never AMP; the package's own is back afterwards."""
+    from ultralytics.engine import trainer
+
+    from ablation.engines.ultralytics.train import amp_check
+
+    original, decisions = trainer.check_amp, []
+    model = ENG.build_model(ENG.model_yaml("yolo11n"), nc=5)
+    with amp_check(policy, lambda amp, reason: decisions.append((amp, reason))):
+        assert trainer.check_amp is not original
+        assert trainer.check_amp(model) is False
+    assert trainer.check_amp is original
+    assert decisions[-1][0] is False and "CUDA" in decisions[-1][1]
+
+
+def test_the_autocast_self_check_compares_normalised_outputs() -> None:
+    import math
+
+    from ablation.engines.ultralytics.train import autocast_difference
+
+    model = ENG.build_model(ENG.model_yaml("yolo11n"), nc=5)
+    worst = autocast_difference(model, size=64)  # CPU autocast (bfloat16): finite, boxes on a 0-1 scale
+    assert math.isfinite(worst) and 0 <= worst < 1
+
+
+def test_strict_determinism_raises_where_the_package_would_warn() -> None:
+    import torch
+
+    from ablation.engines.ultralytics.train import strict_determinism
+
+    try:
+        with strict_determinism(True):
+            torch.use_deterministic_algorithms(True, warn_only=True)  # what the package's init_seeds calls
+            assert torch.is_deterministic_algorithms_warn_only_enabled() is False
+        with strict_determinism(False):
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            assert torch.is_deterministic_algorithms_warn_only_enabled() is True
+    finally:
+        torch.use_deterministic_algorithms(False)
