@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from ablation.engines.dialect import Dialect
 
-ENGINES = ("yolov5",)
+ENGINES = ("yolov5", "ultralytics")
 DEFAULT = "yolov5"
 
 

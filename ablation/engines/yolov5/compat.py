@@ -56,15 +56,9 @@ def install() -> None:
 def launch_environ(also: tuple[str, ...] = ()) -> dict[str, str]:
     """This process's environment with ``UPSTREAM_IMPORT_ENV`` (and ``also``) as they were before
     upstream's import changed them (see above)."""
-    env = dict(os.environ)
-    if _launch_env is None:
-        return env
-    for key in (*UPSTREAM_IMPORT_ENV, *also):
-        if key in _launch_env:
-            env[key] = _launch_env[key]
-        else:
-            env.pop(key, None)
-    return env
+    from ablation.engines.shared import restored_environ
+
+    return restored_environ(_launch_env, (*UPSTREAM_IMPORT_ENV, *also))
 
 
 def _text_size(font: Any, text: str) -> tuple[int, int]:

@@ -33,7 +33,7 @@ class YoloV5:
 
     @property
     def resume_checkpoint(self) -> str:
-        from ablation.engines.yolov5.train import RESUME_CHECKPOINT
+        from ablation.engines.shared import RESUME_CHECKPOINT
 
         return RESUME_CHECKPOINT
 

@@ -15,17 +15,14 @@ resumes from the epoch before it, so no epoch is ever reported twice).
 
 from __future__ import annotations
 
-import csv
 import math
-import os
-import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ablation.engines.shared import TrainResult, checkpoint_epoch, forget_after, keep_checkpoint
 from ablation.engines.yolov5 import compat
 from ablation.engines.yolov5.engine import ENGINE
 from ablation.track.schema import MAP50, MAP50_95, PRECISION, RECALL
@@ -46,28 +43,11 @@ EPOCH_KEYS = (
     "lr/pg1",
     "lr/pg2",
 )
-RESUME_CHECKPOINT = "resume.pt"  # beside upstream's last.pt, in <save_dir>/weights
 FINAL_KEYS = (PRECISION, RECALL, MAP50, MAP50_95, "val/box_loss", "val/obj_loss", "val/cls_loss")
 
 
 class NonFiniteLoss(FloatingPointError):
     """Training produced a NaN or infinite loss."""
-
-
-@dataclass
-class TrainResult:
-    save_dir: Path
-    epochs: list[dict[str, float]] = field(default_factory=list)  # trained in this attempt
-    final: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    best: Path | None = None
-    images: int = 0  # training images seen
-    batch_seconds: float = 0.0  # time in training batches (no validation, no setup)
-    gpu_mem_peak_gb: float | None = None
-
-    @property
-    def images_per_second(self) -> float:
-        return self.images / self.batch_seconds if self.batch_seconds else 0.0
 
 
 def upstream_options(options: dict[str, Any]) -> Any:
@@ -187,31 +167,3 @@ def train_upstream(
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         result.gpu_mem_peak_gb = torch.cuda.max_memory_allocated() / 2**30
     return result
-
-
-def keep_checkpoint(last: Path) -> Path:
-    """A complete copy of upstream's ``last.pt`` as ``resume.pt``, replaced atomically."""
-    kept = last.with_name(RESUME_CHECKPOINT)
-    partial = last.with_name(RESUME_CHECKPOINT + ".partial")
-    shutil.copyfile(last, partial)
-    with partial.open("rb") as f:
-        os.fsync(f.fileno())
-    os.replace(partial, kept)
-    return kept
-
-
-def checkpoint_epoch(checkpoint: Path) -> int:
-    """The last epoch a checkpoint holds (memory-mapped: the tensors are not read)."""
-    import torch
-
-    return int(torch.load(checkpoint, map_location="cpu", weights_only=False, mmap=True)["epoch"])
-
-
-def forget_after(results_csv: Path, epoch: int) -> None:
-    """Drop the rows of epochs after ``epoch`` from upstream's results.csv: they were trained by
-    an attempt that was lost; upstream's resume would append them a second time."""
-    if not results_csv.is_file():
-        return
-    lines = results_csv.read_text().splitlines(keepends=True)
-    kept = lines[:1] + [line for line in lines[1:] if int(next(csv.reader([line]))[0]) <= epoch]
-    results_csv.write_text("".join(kept))
