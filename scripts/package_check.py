@@ -11,7 +11,7 @@ Phases (``.ci/run`` runs ``install`` with the network and ``run`` offline, on on
   libraries fill empty folders under ``WORK/fresh`` unless already set: ``ablation`` imports from
   the venv's site-packages, ``ablation --help`` and each of the five commands' ``--help``,
   ``python -m ablation.run --help``, ``ablation plan`` of a user's own module and config folder
-  (``user_folder``: ``ABLATION_PLUGINS``, ``hydra.searchpath``), then ``ablation run attention=se placement=neck
+  (``user_folder``: ``ABLATION_PLUGINS``, ``--config-dir``), then ``ablation run attention=se placement=neck
   experiment=demo`` (two configs trained), ``ablation export`` (the CSV has both, with numbers),
   ``ablation report`` and ``ablation track``.
 - ``all`` (the default): both, in a temporary folder deleted at the end (also on failure).
@@ -146,28 +146,33 @@ def install(work: Path, root: Path = ROOT) -> None:
     )
 
 
-def user_folder(folder: Path) -> tuple[list[str], dict[str, str]]:
+def user_folder(folder: Path, via: str = "searchpath") -> tuple[list[str], dict[str, str]]:
     """Write a user's module (``mylab_attention.py``) and config folder (``conf/``) into ``folder``:
-    the overrides and environment that plug them in."""
+    the arguments (``via`` Hydra's ``hydra.searchpath`` or ``--config-dir``) and environment that plug them in."""
     (folder / "mylab_attention.py").write_text(USER_MODULE)
     for name, text in USER_CONF.items():
         (folder / "conf" / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / "conf" / name).write_text(text)
-    overrides = [f"hydra.searchpath=[file://{folder / 'conf'}]", "experiment=mine", "attention=mine"]
-    return overrides, {"ABLATION_PLUGINS": "mylab_attention", "PYTHONPATH": str(folder)}
+    conf = f"hydra.searchpath=[file://{folder / 'conf'}]" if via == "searchpath" else f"--config-dir={folder / 'conf'}"
+    return [conf, "experiment=mine", "attention=mine"], {
+        "ABLATION_PLUGINS": "mylab_attention",
+        "PYTHONPATH": str(folder),
+    }
 
 
-def plan_user_folder(command: list[str], folder: Path, cwd: Path, env: dict[str, str]) -> str:
-    """``ablation plan`` of the user's attention and experiment from ``folder``: the planned entry's summary."""
-    overrides, extra = user_folder(folder)
-    args = [*overrides, f"out={cwd / 'plans'}", "data.train=16", "data.val=8", "preflight.workers=1"]
-    sh([*command, "plan", *args], cwd=cwd, env={**env, **extra})
-    with (cwd / "plans" / "plan.csv").open() as f:
+def plan_user_folder(command: list[str], folder: Path, env: dict[str, str], via: str = "searchpath") -> str:
+    """``ablation plan`` (in ``folder``) of the user's attention and experiment: the planned entry's summary."""
+    args, extra = user_folder(folder, via)
+    args += [f"out={folder / 'plans'}", "data.train=16", "data.val=8", "preflight.enabled=false"]
+    sh([*command, "plan", *args], cwd=folder, env={**env, **extra})
+    with (folder / "plans" / "plan.csv").open() as f:
         rows = {r["name"]: r for r in csv.DictReader(f)}
-    entry = rows.get("yolov5n-mine-neck")
-    if entry is None or entry["error"] or "Mine" not in (cwd / "plans" / entry["yaml"]).read_text():
-        raise CheckFailed(f"the user's module 'mine' (experiment=mine) was not planned: {rows}")
-    return f"{entry['name']} ({entry['params']} parameters)"
+    entry = rows.get("yolov5n-mine-neck")  # yolov5n: experiment=mine (the default model is yolov5s)
+    if entry is None or entry["error"] or "Mine" not in (folder / "plans" / entry["yaml"]).read_text():
+        raise CheckFailed(f"the user's module 'mine' (experiment=mine, {via}) was not planned: {rows}")
+    if int(entry["params"]) <= int(rows["yolov5n-none"]["params"]):
+        raise CheckFailed(f"the user's module added no parameters: {rows}")
+    return f"{entry['name']} ({entry['params']} parameters, {via})"
 
 
 def run_env(work: Path) -> dict[str, str]:
@@ -231,7 +236,7 @@ def run(work: Path, extra: list[str]) -> None:
     user = work / "user"
     shutil.rmtree(user, ignore_errors=True)
     user.mkdir()
-    planned = plan_user_folder([ablation], user, user, env)
+    planned = plan_user_folder([ablation], user, env, via="config-dir")
     say(f"a user's config folder and ABLATION_PLUGINS module plug in: `ablation plan` planned {planned}")
     start = time.monotonic()
     sh([ablation, "run", *DEMO, *extra], cwd=empty, env=env)

@@ -73,10 +73,11 @@ def test_constraints_are_the_exact_pins(tmp_path: Path) -> None:
     assert all("==" in line for line in lines)
 
 
-def test_a_users_config_folder_and_module_plug_in_without_editing_the_package(tmp_path: Path) -> None:
+@pytest.mark.parametrize("via", ["searchpath", "config-dir"])
+def test_a_users_config_folder_and_module_plug_in_without_editing_the_package(tmp_path: Path, via: str) -> None:
     """experiment=mine and attention=mine from the user's folder, the class from ABLATION_PLUGINS: planned."""
     env = {**compat.launch_environ(), "ABLATION_QUIET": "1"}
-    planned = package_check.plan_user_folder([sys.executable, "-m", "ablation"], tmp_path, tmp_path, env)
+    planned = package_check.plan_user_folder([sys.executable, "-m", "ablation"], tmp_path, env, via)
     assert planned.startswith("yolov5n-mine-neck")  # yolov5n: the user's experiment (the default is yolov5s)
 
 

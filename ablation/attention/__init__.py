@@ -22,7 +22,6 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         importlib.import_module(f"{__name__}.{_info.name}")
 
 
-
 def _plugin(name: str) -> object:
     try:
         return importlib.import_module(name)
