@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install pins pins-check lint format test test-all smoke docs demo plan-demo cluster-demo cluster-test clean
+.PHONY: install pins pins-check lint format test test-all smoke package-check docs demo plan-demo cluster-demo cluster-test clean
 
 install: .venv/.synced
 
@@ -46,6 +46,12 @@ docs: install
 # One end-to-end sweep (CI runs it after `make test`): the real path, trained, equal to upstream.
 smoke: install
 	$(PY) -m pytest -q --timeout=1200 -m slow tests/sweep/test_upstream_equivalence.py
+
+# The package as a user installs it: the wheel (uv build) into a fresh venv with every pin, then
+# the five commands and the demo in an empty folder with nothing of the checkout importable
+# (scripts/package_check.py; the network for the install only). ~1 min + the demo's training.
+package-check: install
+	UV=$(UV) UV_LINK_MODE=hardlink $(PY) scripts/package_check.py
 
 demo: install
 	$(PY) -m ablation.run attention=simam,ema placement=neck experiment=demo

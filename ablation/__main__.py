@@ -34,7 +34,11 @@ def main() -> None:
         print(f"error: unknown command '{name}'; use one of {', '.join(COMMANDS)}.", file=sys.stderr)
         sys.exit(2)
     sys.argv = [f"ablation {name}", *args[1:]]
-    sys.exit(importlib.import_module(COMMANDS[name][0]).main() or 0)
+    from ablation.config.errors import plugin_exit
+
+    with plugin_exit():
+        code = importlib.import_module(COMMANDS[name][0]).main()
+    sys.exit(code or 0)
 
 
 if __name__ == "__main__":

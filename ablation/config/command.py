@@ -9,6 +9,7 @@ exit 2. The sweeper then expands the whole grid, once, and checks every config's
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -25,13 +26,14 @@ def launch(config_name: str, task: Callable[[DictConfig], Any], grid: bool = Tru
     args = sys.argv[1:]
     flags = [a for a in args if a.startswith("-") and a not in ("-m", "--multirun")]
     if grid and not flags:  # not --help, --cfg, ...
-        if config_name == "run":  # its first training child imports while the grid is planned
-            from ablation.train.isolate import CHILDREN
-
-            CHILDREN.prestart()
-        from ablation.config.grid import check_first
-
         try:
+            importlib.import_module("ablation.attention")  # and the ABLATION_PLUGINS modules: PluginError
+            if config_name == "run":  # its first training child imports while the grid is planned
+                from ablation.train.isolate import CHILDREN
+
+                CHILDREN.prestart()
+            from ablation.config.grid import check_first
+
             check_first(config_name, [a for a in args if not a.startswith("-")])
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)

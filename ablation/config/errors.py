@@ -9,8 +9,10 @@ whole command line. Nothing here imports another step.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 
@@ -20,6 +22,21 @@ class ConfigError(ValueError):
 
 class OptionError(ConfigError):
     """An option's value is unknown or impossible (one sentence naming the nearest valid value)."""
+
+
+class PluginError(ConfigError):
+    """A module named in ``ABLATION_PLUGINS`` cannot be imported (raised by ``ablation.attention``)."""
+
+
+@contextlib.contextmanager
+def plugin_exit() -> Iterator[None]:
+    """Around a command: a ``PluginError`` (raised wherever ``ablation.attention`` is first imported)
+    is printed as ``error: ...`` and the command exits 2."""
+    try:
+        yield
+    except PluginError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 def nearest(value: Any, choices: Sequence[str]) -> str:
