@@ -14,7 +14,8 @@ from functools import partial
 from ablation.plan.preflight.check import PreflightResult, preflight
 from ablation.plan.preflight.flops import FlopCache
 
-Item = tuple[str, int | None, str | None]  # (yaml, number of classes, engine name: None is the default)
+# (yaml, number of classes[, engine name]): without a name, or None, the default engine builds it
+Item = tuple[str, int | None] | tuple[str, int | None, str | None]
 
 
 def _init_worker(threads: int) -> None:
@@ -25,13 +26,16 @@ def _init_worker(threads: int) -> None:
 
 def _check_run(items: list[Item], **options: int | bool) -> list[PreflightResult]:
     cache = FlopCache()
-    return [preflight(yaml, nc=nc, flops=cache, engine_name=name, **options) for yaml, nc, name in items]  # type: ignore[arg-type]
+    return [
+        preflight(yaml, nc=nc, flops=cache, engine_name=name[0] if name else None, **options)  # type: ignore[arg-type]
+        for yaml, nc, *name in items
+    ]
 
 
 def preflight_many(
     items: list[Item], imgsz: int = 64, gflops_imgsz: int = 640, workers: int = 2, step: bool = True
 ) -> list[PreflightResult]:
-    """``preflight`` of each ``(yaml, number of classes, engine name)``, in order."""
+    """``preflight`` of each ``(yaml, number of classes[, engine name])``, in order."""
     check = partial(_check_run, imgsz=imgsz, gflops_imgsz=gflops_imgsz, step=step)
     workers = max(1, min(workers, len(items), os.cpu_count() or 1))
     if workers == 1:
