@@ -17,6 +17,10 @@ from ablation.plan.preflight.flops import FlopCache
 # (yaml, number of classes[, engine name]): without a name, or None, the default engine builds it
 Item = tuple[str, int | None] | tuple[str, int | None, str | None]
 
+# A worker process costs about 7 CPU seconds before its first check (torch and the engine's
+# imports) and a check 0.1-0.3 s: fewer checks than this run in this process, one import.
+IN_PROCESS_BELOW = 24
+
 
 def _init_worker(threads: int) -> None:
     import torch
@@ -38,7 +42,7 @@ def preflight_many(
     """``preflight`` of each ``(yaml, number of classes[, engine name])``, in order."""
     check = partial(_check_run, imgsz=imgsz, gflops_imgsz=gflops_imgsz, step=step)
     workers = max(1, min(workers, len(items), os.cpu_count() or 1))
-    if workers == 1:
+    if workers == 1 or len(items) < IN_PROCESS_BELOW:
         return check(items)
     size = max(1, -(-len(items) // (workers * 4)))  # four runs per worker: balanced, few cold caches
     runs = [items[i : i + size] for i in range(0, len(items), size)]
