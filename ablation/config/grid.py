@@ -28,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ablation.config.compose import CONF_DIR, ConfigError, compose_checked, explain
 from ablation.config.fingerprint import Fingerprints
+from ablation.engines import engine_of
 from ablation.plan.surgery import BASELINE, Placement, PlacementError
 
 BASELINE_LABEL = "-"
@@ -183,7 +184,9 @@ def describe(
         OmegaConf.update(cfg, "placement", {"name": BASELINE_LABEL}, merge=False)
         name, placement = f"{model}-{BASELINE}", BASELINE_LABEL
     else:
-        placement = Placement.from_config(cfg.placement).label
+        chosen = Placement.from_config(cfg.placement)
+        chosen.check(engine_of(cfg).dialect)  # a placement the model's engine cannot carry out: exit 2
+        placement = chosen.label
         name = f"{model}-{attention}-{placement}"
     fingerprints = fingerprints or Fingerprints()
     prints, base = fingerprints.of(cfg), _baseline(cfg)

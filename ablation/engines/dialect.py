@@ -52,7 +52,8 @@ class Dialect:
     csp_blocks: tuple[str, ...]
     #: the pooling modules ``before_sppf`` goes before, in the order an error names them
     pools: tuple[str, ...]
-    #: the block ``c3_inside`` rewrites and its attention-carrying replacement
+    #: the block ``c3_inside`` rewrites and its attention-carrying replacement ("" for both: the
+    #: engine has none yet, and ``c3_inside`` is refused at planning)
     attention_host: str
     attention_block: str
     #: the host's leading arguments the attention block keeps, each with its default when a row

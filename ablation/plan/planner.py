@@ -60,6 +60,7 @@ class PlanRow:
     # The dataset's fingerprint when planned: the job's identity takes it instead of listing and
     # hashing every label file again (seconds per config on a large set), and so equals the sweep's.
     data_fingerprint: str = field(default="", repr=False)
+    engine: str = field(default="", repr=False)  # the engine that builds the yaml (preflight)
 
     @property
     def ok(self) -> bool:
@@ -89,6 +90,7 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
             entry.placement,
             error=engine_of(entry.cfg).option_errors(entry.cfg.get("train")),
             data_fingerprint=dict(entry.fingerprints).get("data", ""),
+            engine=engine_of(entry.cfg).name,
         )
         data = _dataset(entry.cfg.data, out, datasets) if row.ok else None
         if isinstance(data, DataError):
@@ -188,13 +190,13 @@ def _transfer(entry: GridEntry, result: SurgeryResult, row: PlanRow, out: Path, 
 
 def _preflight(rows: list[PlanRow], out: Path, cfg: DictConfig | dict[str, Any]) -> None:
     """Check each distinct (yaml, class count) once, in parallel workers."""
-    distinct: dict[tuple[str, int], list[PlanRow]] = {}
+    distinct: dict[tuple[str, int, str], list[PlanRow]] = {}
     for row in rows:
         text = "\n".join(l for l in (out / row.yaml).read_text().splitlines() if not l.startswith("#"))
-        distinct.setdefault((text, row.nc), []).append(row)
+        distinct.setdefault((text, row.nc, row.engine), []).append(row)
     firsts = [group[0] for group in distinct.values()]
     results = preflight_many(
-        [(str(out / r.yaml), r.nc) for r in firsts],
+        [(str(out / r.yaml), r.nc, r.engine or None) for r in firsts],
         imgsz=int(cfg.get("imgsz", 64)),
         gflops_imgsz=int(cfg.get("gflops_imgsz", 640)),
         workers=int(cfg.get("workers", 2)),

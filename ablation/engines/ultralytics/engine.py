@@ -9,6 +9,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from ablation.engines.dialect import Dialect
+
 
 class Ultralytics:
     """The pinned ``ultralytics`` package (8.4.190): YOLOv8, YOLO11, YOLO26 detection models and
@@ -36,6 +38,12 @@ class Ultralytics:
         from ablation.engines.shared import RESUME_CHECKPOINT
 
         return RESUME_CHECKPOINT
+
+    @property
+    def dialect(self) -> Dialect:
+        from ablation.engines.ultralytics.dialect import ULTRALYTICS
+
+        return ULTRALYTICS
 
     def setup(self) -> list[str]:
         if self._registered:

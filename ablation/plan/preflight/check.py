@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch.utils import _pytree as pytree
 
 from ablation.engines import engine
 from ablation.plan.preflight.flops import FlopCache, gflops
@@ -41,13 +42,14 @@ def preflight(
     nc: int | None = None,
     step: bool = True,
     flops: FlopCache | None = None,
+    engine_name: str | None = None,
 ) -> PreflightResult:
     """Build the model (with ``nc`` classes), take one training step (unless ``step`` is false:
     ``preflight.enabled=false``), count parameters and GFLOPs (``flops``: the layer counts of the
-    models checked before, see ``FlopCache``)."""
+    models checked before, see ``FlopCache``), built by the engine ``engine_name`` (the yaml's)."""
     stage = "building the model"
     try:
-        model = build_model(yaml_path, nc)
+        model = build_model(yaml_path, nc, engine_name)
         if step:
             stage = "a training step at batch 1"
             train_step(model, imgsz)
@@ -65,8 +67,9 @@ def train_step(model: torch.nn.Module, imgsz: int) -> None:
     previous = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True)  # upstream train.py trains this way
     try:
-        out = model(torch.rand(1, 3, imgsz, imgsz))
-        sum(o.float().square().mean() for o in out).backward()
+        out = model(torch.rand(1, 3, imgsz, imgsz))  # yolov5: a list per level; ultralytics: a dict of them
+        leaves = [o for o in pytree.tree_leaves(out) if isinstance(o, torch.Tensor) and o.is_floating_point()]
+        sum(o.float().square().mean() for o in leaves).backward()
     finally:
         torch.use_deterministic_algorithms(previous)
     bad = [n for n, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]

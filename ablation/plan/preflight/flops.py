@@ -51,7 +51,11 @@ def gflops(
 ) -> float:
     """GFLOPs of one forward pass at ``imgsz``; ``model`` is left as it was unless ``in_place``
     (then it is moved to the meta device: for a model that is not used again)."""
-    meta = (model if in_place else copy.deepcopy(model)).to("meta").eval()
+    model = model if in_place else copy.deepcopy(model)
+    kept = _plain_tensors(model)
+    meta = model.to("meta").eval()
+    for module, name, value in kept:  # strides stay real: the heads' anchors read them as numbers
+        setattr(module, name, value)
     for module in meta.modules():
         if isinstance(module, UNCOUNTED):
             module.forward = _same  # type: ignore[method-assign]
@@ -102,6 +106,18 @@ class FlopCache:
             return out
 
         return run
+
+
+def _plain_tensors(model: nn.Module) -> list[tuple[nn.Module, str, torch.Tensor]]:
+    """Tensors kept as plain attributes (not parameters or buffers) whose values the forward pass
+    reads as numbers: a head's ``stride`` (ultralytics' ``Detect`` makes its anchors with
+    ``new_full(..., stride)``, which a meta stride cannot fill; the models' ``_apply`` moves it)."""
+    return [
+        (module, name, value)
+        for module in model.modules()
+        for name, value in vars(module).items()
+        if name == "stride" and isinstance(value, torch.Tensor) and value.device.type != "meta"
+    ]
 
 
 def _same(x: torch.Tensor) -> torch.Tensor:

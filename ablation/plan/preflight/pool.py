@@ -14,7 +14,8 @@ from functools import partial
 from ablation.plan.preflight.check import PreflightResult, preflight
 from ablation.plan.preflight.flops import FlopCache
 
-Item = tuple[str, int | None]  # (yaml, number of classes)
+# (yaml, number of classes[, engine name]): without a name, or None, the default engine builds it
+Item = tuple[str, int | None] | tuple[str, int | None, str | None]
 
 # A worker process costs about 7 CPU seconds before its first check (torch and the engine's
 # imports) and a check 0.1-0.3 s: fewer checks than this run in this process, one import.
@@ -29,13 +30,16 @@ def _init_worker(threads: int) -> None:
 
 def _check_run(items: list[Item], **options: int | bool) -> list[PreflightResult]:
     cache = FlopCache()
-    return [preflight(yaml, nc=nc, flops=cache, **options) for yaml, nc in items]  # type: ignore[arg-type]
+    return [
+        preflight(yaml, nc=nc, flops=cache, engine_name=name[0] if name else None, **options)  # type: ignore[arg-type]
+        for yaml, nc, *name in items
+    ]
 
 
 def preflight_many(
     items: list[Item], imgsz: int = 64, gflops_imgsz: int = 640, workers: int = 2, step: bool = True
 ) -> list[PreflightResult]:
-    """``preflight`` of each ``(yaml, number of classes)``, in order."""
+    """``preflight`` of each ``(yaml, number of classes[, engine name])``, in order."""
     check = partial(_check_run, imgsz=imgsz, gflops_imgsz=gflops_imgsz, step=step)
     workers = max(1, min(workers, len(items), os.cpu_count() or 1))
     if workers == 1 or len(items) < IN_PROCESS_BELOW:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ablation.engines.dialect import Dialect
 from ablation.plan.surgery.graph import ModelSpec
 
 SCALES = ("P3", "P4", "P5", "P6")
@@ -61,6 +62,15 @@ class Placement:
             return "custom-" + "_".join(map(str, self.after))
         return self.kind
 
+    def check(self, dialect: Dialect) -> None:
+        """Refuse a kind the model's dialect cannot carry out (``c3_inside`` without an attention block)."""
+        if self.kind == "c3_inside" and not dialect.attention_host:
+            others = [k for k in KINDS if k not in ("c3_inside", "custom")]
+            raise PlacementError(
+                f"placement c3_inside is not available on {dialect.family} models yet; choose "
+                f"{', '.join(others[:-1])} or {others[-1]}."
+            )
+
     def insert_after(self, spec: ModelSpec) -> list[int]:
         """Base indices after which a module is inserted (every kind but ``c3_inside``)."""
         return {
@@ -73,6 +83,7 @@ class Placement:
 
     def replace_c3(self, spec: ModelSpec) -> list[int]:
         """Indices of the host layers (C3) that become the attention block (``C3Attn``) (``c3_inside``)."""
+        self.check(spec.dialect)
         host = spec.dialect.attention_host
         sections = {"backbone": ("backbone",), "neck": ("head",), "all": ("backbone", "head")}[self.scope]
         found = [i for i, l in enumerate(spec.layers) if l.module == host and l.section in sections]
