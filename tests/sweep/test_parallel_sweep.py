@@ -16,8 +16,9 @@ from tests.sweep.conftest import TINY, ablation, store_uri
 
 
 def test_parallel_launcher_config_composes() -> None:
-    import ablation.run  # noqa: F401  (registers the resolver)
+    from ablation.train.devices import register_resolvers
 
+    register_resolvers()  # as the run command's task module does when it loads
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = compose("run", ["hydra/launcher=parallel"], return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith("JoblibLauncher")
