@@ -4,7 +4,7 @@ anything is planned, a job folder is made or an MLflow run is created.
 
 Each group is checked by the step that uses it, with its own list of valid values (nothing is
 copied here): ``verdict.*`` by ``report.family``, ``metric`` by ``report.stats``, ``bootstrap.*``
-by ``report.bootstrap``, ``evaluate.*`` by ``evaluate.Settings``, ``adaptive.*`` by
+by ``report.bootstrap``, ``evaluate.*`` by ``evaluate.Settings``, ``onnx.*`` by ``deploy.OnnxSettings``, ``adaptive.*`` by
 ``report.adaptive.Design`` (with the grid's seeds), ``tracking.*`` by ``track.store.check_uri``
 and ``job.claim.Timing``; the launcher's options against the cluster (``Slurm``). A bad value is
 an ``errors.OptionError``: one sentence naming the nearest valid value.
@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from ablation.config.errors import OptionError, nearest
 
 # The option groups checked here (the top-level keys a composed config may have), and the launcher.
-GROUPS = ("verdict", "metric", "bootstrap", "evaluate", "tracking", "adaptive")
+GROUPS = ("verdict", "metric", "bootstrap", "evaluate", "onnx", "tracking", "adaptive")
 LAUNCHER = "hydra.launcher"
 SLURM_LAUNCHER = "SlurmLauncher"  # hydra/launcher=slurm and submitit_slurm (hydra_submitit_launcher)
 SINFO_TIMEOUT_S = 10
@@ -37,6 +37,7 @@ def check_config(cfg: DictConfig) -> None:
 
 def check_options(options: Mapping[str, Any]) -> None:
     """``check_config`` of ``_options``' plain data."""
+    from ablation.deploy.settings import OnnxSettings
     from ablation.evaluate.settings import Settings
     from ablation.job.claim import Timing
     from ablation.report import adaptive, bootstrap, family, stats
@@ -54,6 +55,8 @@ def check_options(options: Mapping[str, Any]) -> None:
         bootstrap.check_options(boot.get("resamples", 1000), boot.get("seed", 0))
     if "evaluate" in options:
         Settings.from_config(options["evaluate"])
+    if "onnx" in options:
+        OnnxSettings.from_config(options["onnx"])
     if "tracking" in options:
         tracking = options["tracking"] or {}
         check_uri(tracking.get("uri"))

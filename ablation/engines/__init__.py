@@ -65,6 +65,11 @@ class Engine(Protocol):
         """The ``torch.nn.Module`` the package builds from a model yaml, quietly."""
         ...
 
+    def inference_model(self, yaml_path: str | Path, nc: int | None = None) -> Any:
+        """``build_model``'s model as deployment exports it: layers fused (under ``torch.no_grad``),
+        eval mode, on the CPU; its forward's first output is the head's decoded predictions."""
+        ...
+
     def quiet(self) -> AbstractContextManager[None]:
         """A block in which building a model logs warnings only."""
         ...

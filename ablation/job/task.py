@@ -40,6 +40,8 @@ from ablation.track.schema import (
     IMAGES_PER_SECOND,
     KILLED,
     MODEL_SUMMARY,
+    ONNX_CHECK,
+    ONNX_MAX_REL_DIFF,
     OWNER,
     PARAMS,
     RUNNING,
@@ -148,6 +150,10 @@ def _train(
     if not attempt.resumed:
         attempt.log_artifact(model_yaml)
         store.log_metrics(run_id, {PARAMS: row.params, GFLOPS: row.gflops})
+        if row.onnx:  # the planning-time ONNX check (conf/onnx)
+            attempt.log_params({ONNX_CHECK: row.onnx})
+            if row.onnx_max_rel_diff is not None:
+                store.log_metrics(run_id, {ONNX_MAX_REL_DIFF: row.onnx_max_rel_diff})
         (workdir / MODEL_SUMMARY).write_text(row.summary)
         attempt.log_artifact(workdir / MODEL_SUMMARY)
         weights = _start_weights(cfg, row, plan_dir, workdir, attempt)

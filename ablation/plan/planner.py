@@ -38,6 +38,8 @@ COLUMNS = [
     "params",
     "gflops",
     "weights_transferred",
+    "onnx",
+    "onnx_max_rel_diff",
     "error",
 ]
 
@@ -55,6 +57,8 @@ class PlanRow:
     gflops: float = 0.0
     weights_transferred: str = ""  # "transferred/base tensors" when train.weights is set
     weights: str = ""  # the checkpoint the job starts from (surgery.weights), file name in the plan folder
+    onnx: str = ""  # the ONNX check (conf/onnx): "ok", "off", or why the model does not export
+    onnx_max_rel_diff: float | None = None  # ONNX Runtime vs PyTorch, largest relative difference
     error: str = ""
     summary: str = field(default="", repr=False)  # upstream's layer table, for the run's artifacts
     # The dataset's fingerprint when planned: the job's identity takes it instead of listing and
@@ -65,6 +69,11 @@ class PlanRow:
     @property
     def ok(self) -> bool:
         return not self.error
+
+    @property
+    def onnx_warning(self) -> str:
+        """Why the model does not export ("" when it does or was not checked)."""
+        return "" if self.onnx in ("", "ok", "off") else self.onnx
 
     def record(self) -> dict[str, Any]:
         return {c: getattr(self, c) for c in COLUMNS}
@@ -103,6 +112,7 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
                 _check_weights(entry, row, checkpoints)
         rows.append(row)
     _preflight([r for r in rows if r.ok], out, preflight_cfg)
+    _onnx([r for r in rows if r.ok], out, {e.name: e for e in entries}, int(preflight_cfg.get("workers", 2)))
     for row in rows:
         if row.ok and row.name in surgeries:
             _transfer(*surgeries[row.name], row, out, checkpoints)
@@ -205,3 +215,34 @@ def _preflight(rows: list[PlanRow], out: Path, cfg: DictConfig | dict[str, Any])
     for group, res in zip(distinct.values(), results):
         for row in group:
             row.params, row.gflops, row.error, row.summary = res.params, res.gflops, res.error, res.summary
+
+
+def _onnx(rows: list[PlanRow], out: Path, entries: dict[str, GridEntry], workers: int) -> None:
+    """The ONNX check (``conf/onnx``) of each distinct (yaml, class count, engine, settings) once;
+    with ``onnx.require=true`` a failure is the row's error."""
+    from ablation.deploy.settings import OnnxSettings
+    from ablation.plan.preflight.deploy import OFF, check_many, outcome
+
+    distinct: dict[tuple[str, int, str, OnnxSettings], list[PlanRow]] = {}
+    for row in rows:
+        settings = OnnxSettings.from_config(_container(entries[row.name].cfg.get("onnx")))
+        if not settings.enabled:
+            row.onnx = OFF
+            continue
+        text = "\n".join(l for l in (out / row.yaml).read_text().splitlines() if not l.startswith("#"))
+        distinct.setdefault((text, row.nc, row.engine, settings), []).append(row)
+    by_settings: dict[OnnxSettings, list[list[PlanRow]]] = {}
+    for (_, _, _, settings), group in distinct.items():
+        by_settings.setdefault(settings, []).append(group)
+    for settings, groups in by_settings.items():
+        items = [(str(out / g[0].yaml), g[0].nc, g[0].engine or None) for g in groups]
+        for group, (diff, error) in zip(groups, check_many(items, settings, workers)):
+            for row in group:
+                for key, value in outcome(diff, error).items():
+                    setattr(row, key, value)
+                if error and settings.require:
+                    row.error = f"the ONNX check failed (onnx.require=true): {error}"
+
+
+def _container(node: Any) -> dict[str, Any] | None:
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node  # type: ignore[return-value]

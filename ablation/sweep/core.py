@@ -185,6 +185,7 @@ def _opened(store: Store) -> Store:
 def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) -> dict[str, PlanRow]:
     """Plan every entry; one that cannot train stops the sweep before anything trains."""
     rows = plan(entries, plan_dir, preflight)
+    onnx_warnings([r for r in rows if r.ok])
     bad = [r for r in rows if not r.ok]
     if bad:
         lines = "\n".join(f"FAILED {r.name}: {r.error}" for r in bad)
@@ -284,9 +285,28 @@ def print_plan(rows: list[PlanRow], out: Path) -> int:
 
     frame = pd.DataFrame([r.record() for r in rows], columns=COLUMNS)
     frame.to_csv(out / "plan.csv", index=False)
-    print(frame.drop(columns="error").to_string(index=False))
+    shown = frame.drop(columns="error")
+    shown["onnx"] = ["failed" if r.onnx_warning else r.onnx for r in rows]  # the sentence is a warning line
+    print(shown.to_string(index=False))
     failed = [r for r in rows if not r.ok]
     for r in failed:
         print(f"FAILED {r.name}: {r.error}", file=sys.stderr)
+    onnx_warnings(rows)
     print(f"\n{len(rows) - len(failed)}/{len(rows)} entries planned; yamls and plan.csv in {out}")
     return 1 if failed else 0
+
+
+def onnx_warnings(rows: list[PlanRow]) -> None:
+    """One warning line per planned model that does not export to ONNX (refused ones are FAILED
+    lines already), and how many were checked."""
+    checked = [r for r in rows if r.onnx and r.onnx != "off"]
+    for r in checked:
+        if r.onnx_warning and r.ok:
+            print(f"warning: {r.name} does not export to ONNX: {r.onnx_warning}", file=sys.stderr)
+    if checked:
+        diffs = [r.onnx_max_rel_diff for r in checked if not r.onnx_warning and r.onnx_max_rel_diff is not None]
+        worst = f" (largest relative difference to PyTorch {max(diffs):.1e})" if diffs else ""
+        passed = sum(not r.onnx_warning for r in checked)
+        print(
+            f"onnx: {passed}/{len(checked)} export and run in ONNX Runtime{worst}; onnx.enabled=false skips the check"
+        )

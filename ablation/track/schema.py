@@ -58,6 +58,9 @@ VERSION_PREFIX = "version."
 GPU, TORCH_THREADS = "gpu", "torch_threads"
 WEIGHTS, WEIGHTS_TRANSFERRED = "weights", "weights_transferred"
 COCO_SOURCE = "coco_source"
+# The planning-time ONNX check (conf/onnx): "ok", "off" or the failure's sentence (a warning),
+# and the largest relative difference of ONNX Runtime's outputs to PyTorch's (a metric)
+ONNX_CHECK, ONNX_MAX_REL_DIFF = "onnx", "onnx_max_rel_diff"
 LATENCY_SETTINGS = ("device", "imgsz", "repeats", "warmup", "precision")
 LATENCY_DEVICE = "latency_device"
 

@@ -82,6 +82,11 @@ class Ultralytics:
 
         return build_model(yaml_path, nc)
 
+    def inference_model(self, yaml_path: str | Path, nc: int | None = None) -> Any:
+        from ablation.engines.ultralytics.models import inference_model
+
+        return inference_model(yaml_path, nc)
+
     def quiet(self) -> AbstractContextManager[None]:
         from ablation.engines.ultralytics.models import quiet
 

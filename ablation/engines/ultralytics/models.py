@@ -115,6 +115,17 @@ def build_model(yaml_path: str | Path, nc: int | None = None) -> Any:
         return DetectionModel(model_dict(yaml_path), ch=3, nc=nc, verbose=False)
 
 
+def inference_model(yaml_path: str | Path, nc: int | None = None) -> Any:
+    """``build_model``'s model with its layers fused (under ``no_grad``, so the fused weights stay
+    leaf tensors) and in eval mode, as the package's exporter prepares it."""
+    import torch
+
+    model = build_model(yaml_path, nc)
+    with quiet(), torch.no_grad():
+        model.fuse(verbose=False)
+    return model.eval()
+
+
 def load_checkpoint(file: Path) -> Any:
     """The whole pickle of ``file`` (the package's checkpoints pickle whole models)."""
     from ablation.engines.ultralytics.engine import ENGINE

@@ -34,3 +34,14 @@ def build_model(yaml_path: str | Path, nc: int | None = None) -> Any:
 
     with quiet_upstream():
         return Model(str(yaml_path), ch=3, nc=nc)
+
+
+def inference_model(yaml_path: str | Path, nc: int | None = None) -> Any:
+    """``build_model``'s model with Conv+BN fused (under ``no_grad``: fused under autograd, the
+    weights are non-leaf tensors the exporters refuse) and in eval mode."""
+    import torch
+
+    model = build_model(yaml_path, nc)
+    with quiet_upstream(), torch.no_grad():
+        model.fuse()
+    return model.eval()

@@ -86,6 +86,11 @@ class YoloV5:
 
         return build_model(yaml_path, nc)
 
+    def inference_model(self, yaml_path: str | Path, nc: int | None = None) -> Any:
+        from ablation.engines.yolov5.build import inference_model
+
+        return inference_model(yaml_path, nc)
+
     def quiet(self) -> AbstractContextManager[None]:
         from ablation.engines.yolov5.build import quiet_upstream
 

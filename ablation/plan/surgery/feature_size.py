@@ -58,6 +58,9 @@ def input_sides(cfg: Any, max_stride: int) -> dict[str, int]:
     if preflight.get("enabled", True):
         sides["the preflight step"] = int(preflight.get("imgsz", 64))
     sides["the GFLOPs count"] = int(preflight.get("gflops_imgsz", 640))
+    onnx = cfg.get("onnx") or {}
+    if onnx.get("enabled", True):
+        sides["the ONNX check"] = int(onnx.get("imgsz", 128)) + max_stride  # its second input is one stride wider
     latency = (cfg.get("evaluate") or {}).get("latency") or {}
     if latency.get("enabled", False):
         sides["the latency measurement"] = int(latency.get("imgsz", 640))
