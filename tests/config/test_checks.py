@@ -76,6 +76,16 @@ def fake_sinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ),
         (
             "ablation.plan",
+            ["onnx.imgsz=100"],
+            r"onnx\.imgsz=100 must be a positive multiple of the models' stride 32; the nearest is onnx\.imgsz=96\.",
+        ),
+        (
+            "ablation.run",
+            ["onnx.opset=13"],
+            r"onnx\.opset=13 is outside the opsets checked here \(17-20\); the nearest is onnx\.opset=17\.",
+        ),
+        (
+            "ablation.plan",
             ["verdict.correction=bhh"],
             r"verdict\.correction=bhh is not one of holm, bh, none; the nearest is verdict\.correction=bh\.",
         ),
