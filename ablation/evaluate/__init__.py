@@ -1,10 +1,11 @@
 """What is measured on a trained model, after training, in the training child (``conf/evaluate``).
 
-``evaluate_trained`` runs two independent parts on best.pt: COCO metrics (``coco``, on the
-detections of upstream's own final validation when training collected them, ``final``) and
-inference latency (``latency``). A part that fails is recorded as ``coco_error`` /
-``latency_error`` (one sentence; the traceback goes to the training log) and never loses the
-training result nor the other part. Importing this package imports neither torch nor upstream.
+``evaluate_trained`` runs independent parts on best.pt: COCO metrics (``coco``, on the
+detections of upstream's own final validation when training collected them, ``final``),
+inference latency in PyTorch (``latency``) and of its ONNX export in ONNX Runtime on the CPU
+(``latency_ort``). A part that fails is recorded as ``coco_error`` / ``latency_error`` /
+``latency_ort_error`` (one sentence; the traceback goes to the training log) and never loses the
+training result nor the other parts. Importing this package imports neither torch nor upstream.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def evaluate_trained(
         )
     if settings.latency:
         out.update(_guarded("latency", lambda: _latency_part(options, _checkpoint(best), settings, job.get("engine"))))
+    if settings.latency and settings.latency_onnxruntime:
+        out.update(_guarded("latency_ort", lambda: _ort_latency_part(_checkpoint(best), settings, job.get("engine"))))
     return out
 
 
@@ -86,6 +89,16 @@ def _latency_part(options: dict[str, Any], best: Path, settings: Settings, engin
     model = engine(engine_name).load_inference_model(best, str(options.get("device", "")))
     measured = measure_latency(model, settings.latency_imgsz, settings.latency_warmup, settings.latency_repeats)
     return {"latency": asdict(measured)}
+
+
+def _ort_latency_part(best: Path, settings: Settings, engine_name: str | None) -> dict[str, Any]:
+    """best.pt loaded on the CPU in float32, exported to ONNX, timed in ONNX Runtime."""
+    from ablation.engines import engine
+    from ablation.evaluate.latency import measure_ort_latency
+
+    model = engine(engine_name).load_inference_model(best, "cpu")
+    measured = measure_ort_latency(model, settings.latency_imgsz, settings.latency_warmup, settings.latency_repeats)
+    return {"latency_ort": asdict(measured)}
 
 
 def _checkpoint(best: Path | None) -> Path:

@@ -107,6 +107,45 @@ def _timed(model: Any, x: Any) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
+def measure_ort_latency(
+    model: Any, imgsz: int = 640, warmup: int = 5, repeats: int = 30, threads: int | None = None
+) -> Latency:
+    """Batch-1 latency of ``model``'s ONNX export (``ablation.deploy``: TorchScript exporter, opset
+    17) in ONNX Runtime on the CPU, timed as ``measure_latency`` times PyTorch: ``warmup`` untimed
+    runs, then the median and 90th percentile of ``repeats``, one ``InferenceSession.run`` each (no
+    pre-processing, no NMS). ``threads``: ONNX Runtime's intra-op threads, by default torch's (the
+    job's), so both runtimes get the same cores."""
+    import torch
+
+    from ablation.deploy.onnx_export import INPUT, export_onnx, session
+
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"latency needs repeats >= 1 and warmup >= 0 (got repeats={repeats}, warmup={warmup})")
+    threads = threads or torch.get_num_threads()
+    parameter = next(model.parameters())
+    if parameter.dtype != torch.float32 or parameter.device.type != "cpu":
+        model = model.float().cpu()
+    runtime = session(export_onnx(model, imgsz, imgsz), threads)
+    x = torch.rand(1, 3, imgsz, imgsz, generator=torch.Generator().manual_seed(0)).numpy()
+    feed = {INPUT: x}
+    for _ in range(warmup):
+        runtime.run(None, feed)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        runtime.run(None, feed)
+        times.append((time.perf_counter() - start) * 1e3)
+    return Latency(
+        median_ms=statistics.median(times),
+        p90_ms=_percentile(times, 90),
+        device=f"cpu ({threads} threads)",
+        precision="fp32",
+        imgsz=imgsz,
+        warmup=warmup,
+        repeats=repeats,
+    )
+
+
 def _percentile(values: list[float], q: float) -> float:
     """Linear-interpolation percentile (numpy's default) of ``values``."""
     ordered = sorted(values)

@@ -23,6 +23,7 @@ class Settings:
     latency_imgsz: int = 640
     latency_warmup: int = 5
     latency_repeats: int = 30
+    latency_onnxruntime: bool = True  # also best.pt exported to ONNX, timed in ONNX Runtime on the CPU
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> Settings:
@@ -37,6 +38,7 @@ class Settings:
             latency_imgsz=as_number(f"{key}.imgsz", latency.get("imgsz", defaults.latency_imgsz), int, "640"),
             latency_warmup=as_number(f"{key}.warmup", latency.get("warmup", defaults.latency_warmup), int, "5"),
             latency_repeats=as_number(f"{key}.repeats", latency.get("repeats", defaults.latency_repeats), int, "30"),
+            latency_onnxruntime=as_bool(f"{key}.onnxruntime", latency.get("onnxruntime", defaults.latency_onnxruntime)),
         )
         settings.check()
         return settings

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ablation.report import glance, plots
 from ablation.report.runs import epoch_history
+from ablation.report.stats import ranking_change
 from ablation.report.summary import Summary
 from ablation.report.table import display_frame, power_line
 
@@ -23,6 +24,7 @@ RUN_COLUMNS = [
     "delta_mAP50",
     "delta_mAP50-95",
     "latency_ms",
+    "latency_ort_ms",
     "error",
 ]
 STYLE = """
@@ -75,7 +77,16 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
                 "The table's Δ and interval (column CI level), ordered by Δ; open markers: one paired seed, no interval.",
             ),
             (f"{metric} vs GFLOPs", plots.cost_scatter(configs, "gflops", metric, out / "pareto_gflops.png"), ""),
-            (f"{metric} vs latency", plots.cost_scatter(configs, "latency_ms", metric, out / "pareto_latency.png"), ""),
+            (
+                f"{metric} vs PyTorch latency",
+                plots.cost_scatter(configs, "latency_ms", metric, out / "pareto_latency.png"),
+                "",
+            ),
+            (
+                f"{metric} vs ONNX Runtime latency",
+                plots.cost_scatter(configs, "latency_ort_ms", metric, out / "pareto_latency_ort.png"),
+                ranking_change(configs),
+            ),
             (
                 f"{metric} per attention module and placement",
                 plots.by_attention(configs, metric, out / "by_attention.png"),

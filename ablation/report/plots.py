@@ -7,7 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-COST_LABELS = {"gflops": "GFLOPs (lower is better)", "latency_ms": "latency, ms (batch 1; lower is better)"}
+COST_LABELS = {
+    "gflops": "GFLOPs (lower is better)",
+    "latency_ms": "PyTorch latency, ms (batch 1; lower is better)",
+    "latency_ort_ms": "ONNX Runtime latency, ms (CPU, batch 1; lower is better)",
+}
 
 
 def _figure(width: float = 7.0, height: float = 4.5):
@@ -34,13 +38,10 @@ def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> P
         return None
     fig, ax = _figure()
     # latency: one colour and one front per device (runs timed elsewhere are not comparable)
-    devices = (
-        shown.groupby("latency_device", sort=True)
-        if cost.startswith("latency") and "latency_device" in shown
-        else [("", shown)]
-    )
-    for k, (device, part) in enumerate(devices):
-        where = f" on {device}" if device else ""
+    device = cost.removesuffix("_ms") + "_device"  # latency_device (PyTorch), latency_ort_device (ONNX Runtime)
+    devices = shown.groupby(device, sort=True) if cost.startswith("latency") and device in shown else [("", shown)]
+    for k, (label, part) in enumerate(devices):
+        where = f" on {label}" if label else ""
         ax.errorbar(
             part[cost],
             part[metric],

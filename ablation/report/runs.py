@@ -30,6 +30,9 @@ from ablation.track.schema import (
     GROUP_HASH,
     LATENCY_DEVICE,
     LATENCY_MS,
+    LATENCY_ORT_DEVICE,
+    LATENCY_ORT_MS,
+    LATENCY_ORT_P90_MS,
     LATENCY_P90_MS,
     MAP50,
     MAP50_95,
@@ -59,6 +62,7 @@ PARAMS_READ = {  # param → column
     TRAIN_EPOCHS: "epochs",
     TRAIN_IMGSZ: "imgsz",
     LATENCY_DEVICE: LATENCY_DEVICE,
+    LATENCY_ORT_DEVICE: LATENCY_ORT_DEVICE,
     WEIGHTS_TRANSFERRED: WEIGHTS_TRANSFERRED,
 }
 METRICS = (
@@ -78,6 +82,8 @@ METRICS = (
     COCO_AR100,
     LATENCY_MS,
     LATENCY_P90_MS,
+    LATENCY_ORT_MS,
+    LATENCY_ORT_P90_MS,
 )
 FINAL_STEP_METRIC = TRAIN_SECONDS  # logged once, at the final re-validation's step (epochs trained)
 RUN_COLUMNS = [*TAGS, "run_id", "status", "start_time", *PARAMS_READ.values(), *METRICS]

@@ -26,6 +26,8 @@ from ablation.track.schema import (
     FINISHED,
     GFLOPS,
     LATENCY_MS,
+    LATENCY_ORT_MS,
+    LATENCY_ORT_P90_MS,
     LATENCY_P90_MS,
     MAP50,
     MAP50_95,
@@ -36,7 +38,10 @@ from ablation.track.schema import (
 
 SUMMARISED = (MAP50, MAP50_95, COCO_AP)  # mean and t-interval over seeds
 COMPARED = SUMMARISED  # paired difference to the baseline
-COSTS = (PARAMS, GFLOPS, LATENCY_MS, LATENCY_P90_MS)
+COSTS = (PARAMS, GFLOPS, LATENCY_MS, LATENCY_P90_MS, LATENCY_ORT_MS, LATENCY_ORT_P90_MS)
+# each runtime's latency column (``latency_ms``: PyTorch, ``latency_ort_ms``: ONNX Runtime); its
+# device column and Pareto flag take its stem: ``<stem>_device``, ``<stem>_mixed``, ``pareto_<stem>``
+RUNTIMES = {"PyTorch": LATENCY_MS, "ONNX Runtime": LATENCY_ORT_MS}
 # means over seeds only (the CSV keeps every logged metric per config)
 MEANS = (PRECISION, RECALL, COCO_AP50, COCO_AP75, COCO_AP_SMALL, COCO_AP_MEDIUM, COCO_AP_LARGE, COCO_AR100)
 BETTER, WORSE, NO_EVIDENCE, SINGLE_SEED = "better", "worse", "no evidence", "single seed"
@@ -123,7 +128,9 @@ def configs_frame(
     rows = [_config_row(group, metric, single_seed) for _, group in runs.groupby("group_hash", sort=False)]
     frame = family_columns(pd.DataFrame(rows), metric, correction, alpha)
     frame["pareto_gflops"] = pareto_front(frame, "gflops", metric)
-    frame["pareto_latency"] = pareto_front(frame, "latency_ms", metric, within="latency_device")
+    for cost in RUNTIMES.values():
+        stem = latency_stem(cost)
+        frame[f"pareto_{stem}"] = pareto_front(frame, cost, metric, within=f"{stem}_device")
     order = frame[metric].fillna(-np.inf)
     return (
         frame.assign(_order=-order)
@@ -143,7 +150,8 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     for c in (*COSTS, *MEANS):
         # latency: the median over seeds, so one run timed while something else ran cannot move it
         row[c] = done[c].median() if c.startswith("latency") else done[c].mean()
-    row.update(_latency_device(done))
+    for cost in RUNTIMES.values():
+        row.update(_latency_device(done, latency_stem(cost)))
     pairs = done.dropna(subset=[f"delta_{metric}"]) if f"delta_{metric}" in done else done.iloc[:0]
     for m in COMPARED:
         row[f"delta_{m}"], row[f"delta_{m}_lo"], row[f"delta_{m}_hi"] = t_interval(pairs[f"delta_{m}"])
@@ -161,21 +169,28 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     return row
 
 
-def _latency_device(done: pd.DataFrame) -> dict[str, object]:
-    """``latency_device`` of a config's timed runs. Runs timed on different devices or thread
-    counts are not comparable: the config then has no latency (NaN) and the device reads
-    ``mixed: A | B`` (``latency_mixed``), so it is left off the latency Pareto front."""
-    if "latency_device" not in done:
-        return {"latency_device": "", "latency_mixed": False}
-    timed = done[done["latency_ms"].notna()]
-    devices = sorted({str(d) for d in timed["latency_device"].fillna("")}, key=str)
+def latency_stem(cost: str) -> str:
+    """``latency_ms`` → ``latency``, ``latency_ort_ms`` → ``latency_ort`` (its columns' prefix)."""
+    return cost.removesuffix("_ms")
+
+
+def _latency_device(done: pd.DataFrame, stem: str = "latency") -> dict[str, object]:
+    """``<stem>_device`` of a config's timed runs (``latency``: PyTorch, ``latency_ort``: ONNX
+    Runtime). Runs timed on different devices or thread counts are not comparable: the config then
+    has no latency (NaN) and the device reads ``mixed: A | B`` (``<stem>_mixed``), so it is left
+    off that runtime's latency Pareto front."""
+    device, mixed, cost = f"{stem}_device", f"{stem}_mixed", f"{stem}_ms"
+    if device not in done or cost not in done:
+        return {device: "", mixed: False}
+    timed = done[done[cost].notna()]
+    devices = sorted({str(d) for d in timed[device].fillna("")}, key=str)
     if len(devices) < 2:
-        return {"latency_device": devices[0] if devices else "", "latency_mixed": False}
+        return {device: devices[0] if devices else "", mixed: False}
     return {
-        "latency_device": "mixed: " + " | ".join(d or "unknown" for d in devices),
-        "latency_mixed": True,
-        "latency_ms": np.nan,
-        "latency_p90_ms": np.nan,
+        device: "mixed: " + " | ".join(d or "unknown" for d in devices),
+        mixed: True,
+        cost: np.nan,
+        f"{stem}_p90_ms": np.nan,
     }
 
 
@@ -251,3 +266,39 @@ def pareto_front(frame: pd.DataFrame, cost: str, gain: str, within: str | None =
         beaten = ok & (group == group[i]) & (x <= x[i]) & (y >= y[i]) & ((x < x[i]) | (y > y[i]))
         front.append(bool(ok[i] and not beaten.any()))
     return pd.Series(front, index=frame.index)
+
+
+def ranking_change(configs: pd.DataFrame) -> str:
+    """One sentence: whether the configs timed in both runtimes rank the same by latency in PyTorch
+    (``latency_ms``) and in ONNX Runtime (``latency_ort_ms``), and if not the pair that swaps most;
+    "" when fewer than two configs have both."""
+    if "latency_ort_ms" not in configs:
+        return ""
+    both = configs[configs["latency_ms"].notna() & configs["latency_ort_ms"].notna()]
+    if len(both) < 2:
+        return ""
+    names = both["name"].astype(str).tolist()
+    torch_ms, ort_ms = both["latency_ms"].to_numpy(float), both["latency_ort_ms"].to_numpy(float)
+    pairs = [(i, j) for i in range(len(both)) for j in range(i + 1, len(both))]
+    swapped = [(i, j) for i, j in pairs if (torch_ms[i] - torch_ms[j]) * (ort_ms[i] - ort_ms[j]) < 0]
+    devices = f"PyTorch on {_devices(both, 'latency_device')}, ONNX Runtime on {_devices(both, 'latency_ort_device')}"
+    if not swapped:
+        return f"The latency ranking of the {len(both)} configs is the same in both runtimes ({devices})."
+
+    def swing(pair: tuple[int, int]) -> float:
+        i, j = pair
+        return abs(np.log(torch_ms[i] / torch_ms[j])) + abs(np.log(ort_ms[i] / ort_ms[j]))
+
+    i, j = max(swapped, key=swing)
+    if torch_ms[i] > torch_ms[j]:
+        i, j = j, i
+    return (
+        f"The latency ranking changes between runtimes ({devices}): {len(swapped)} of {len(pairs)} pairs of "
+        f"configs swap order; e.g. {names[i]} is faster than {names[j]} in PyTorch ({torch_ms[i]:.2f} vs "
+        f"{torch_ms[j]:.2f} ms) but slower in ONNX Runtime ({ort_ms[i]:.2f} vs {ort_ms[j]:.2f} ms)."
+    )
+
+
+def _devices(frame: pd.DataFrame, column: str) -> str:
+    labels = sorted({str(d) for d in frame[column].fillna("") if str(d)}) if column in frame else []
+    return " | ".join(labels) or "an unrecorded device"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -35,9 +36,11 @@ def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFra
         out["1 seed: val-image bootstrap"] = [_bootstrap(r) for _, r in configs.iterrows()]
     out["params (M)"] = [_number(v / 1e6, 3) for v in configs["params"]]
     out["GFLOPs"] = [_number(v, 2) for v in configs["gflops"]]
-    if configs["latency_ms"].notna().any() or configs.get("latency_mixed", pd.Series(dtype=bool)).any():
-        mixed = configs.get("latency_mixed", pd.Series(False, index=configs.index)).fillna(False)
-        out["latency ms"] = ["mixed devices" if m else _number(v, 2) for v, m in zip(configs["latency_ms"], mixed)]
+    for label, stem in (("latency ms", "latency"), ("ORT ms", "latency_ort")):  # PyTorch, ONNX Runtime
+        mixed = configs.get(f"{stem}_mixed", pd.Series(False, index=configs.index)).fillna(False)
+        cost = configs.get(f"{stem}_ms", pd.Series(np.nan, index=configs.index))
+        if cost.notna().any() or mixed.any():
+            out[label] = ["mixed devices" if m else _number(v, 2) for v, m in zip(cost, mixed)]
     return out.reset_index(drop=True)
 
 

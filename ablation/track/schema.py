@@ -36,7 +36,8 @@ OWNER, HEARTBEAT, CHECKPOINT, JOB_DIR = "owner", "heartbeat", "checkpoint", "job
 INTERRUPTED, RESUMED, RESUMED_AT = "interrupted", "resumed", "resumed_at_epochs"
 ERROR = "error"  # the sentence a FAILED or KILLED run ended with
 COCO_ERROR, LATENCY_ERROR = "coco_error", "latency_error"  # a failed evaluation part (the run still finishes)
-EVALUATION_ERRORS = (COCO_ERROR, LATENCY_ERROR)
+ORT_LATENCY_ERROR = "latency_ort_error"  # best.pt's ONNX export did not run in ONNX Runtime
+EVALUATION_ERRORS = (COCO_ERROR, LATENCY_ERROR, ORT_LATENCY_ERROR)
 
 
 def resumed_param_tag(resumes: int, key: str) -> str:
@@ -63,6 +64,7 @@ COCO_SOURCE = "coco_source"
 ONNX_CHECK, ONNX_MAX_REL_DIFF = "onnx", "onnx_max_rel_diff"
 LATENCY_SETTINGS = ("device", "imgsz", "repeats", "warmup", "precision")
 LATENCY_DEVICE = "latency_device"
+LATENCY_ORT_DEVICE = "latency_ort_device"  # ONNX Runtime's: "cpu (N threads)"
 
 
 def latency_param(setting: str) -> str:
@@ -85,7 +87,10 @@ COCO_AP_SMALL, COCO_AP_MEDIUM, COCO_AP_LARGE, COCO_AR100 = (
     "coco/AR100",
 )
 LATENCY_MS, LATENCY_P90_MS = "latency_ms", "latency_p90_ms"
+# best.pt exported to ONNX and timed in ONNX Runtime on the CPU (same size, warm-up, repeats)
+LATENCY_ORT_MS, LATENCY_ORT_P90_MS = "latency_ort_ms", "latency_ort_p90_ms"
 COCO_SECONDS, LATENCY_SECONDS = "coco_seconds", "latency_seconds"  # wall time of each evaluation part
+LATENCY_ORT_SECONDS = "latency_ort_seconds"
 
 # Config run artifacts
 EVAL_DIR = "eval"  # its folder (and the job folder's)

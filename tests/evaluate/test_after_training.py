@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from ablation.engines.yolov5 import train as engine
 from ablation.evaluate import Settings, evaluate_trained
@@ -37,6 +38,10 @@ def test_worker_writes_coco_metrics_and_latency_into_result_json(
     assert all(0.0 <= v <= 1.0 for v in result["coco"].values())
     assert 0 < result["latency"]["median_ms"] <= result["latency"]["p90_ms"]
     assert (result["latency"]["imgsz"], result["latency"]["repeats"]) == (64, 3)
+    ort = result["latency_ort"]  # best.pt exported to ONNX, timed in ONNX Runtime on the CPU
+    assert "latency_ort_error" not in result and result["latency_ort_seconds"] > 0
+    assert 0 < ort["median_ms"] <= ort["p90_ms"] and (ort["imgsz"], ort["warmup"], ort["repeats"]) == (64, 1, 3)
+    assert ort["device"] == f"cpu ({torch.get_num_threads()} threads)" and ort["precision"] == "fp32"
     files = {k: Path(v) for k, v in result["eval_files"].items()}
     assert files == {
         "instances": tmp_path / EVAL_DIR / "instances_val.json",
@@ -52,9 +57,10 @@ def test_worker_writes_coco_metrics_and_latency_into_result_json(
 def test_no_checkpoint_is_recorded_per_part_not_raised(shapes: Path, tmp_path: Path) -> None:
     out = evaluate_trained(job(shapes), None, tmp_path)
     sentence = "FileNotFoundError: training left no best.pt to evaluate (None)"
-    timings = {k: out.pop(k) for k in ("coco_seconds", "coco_cpu_seconds", "latency_seconds", "latency_cpu_seconds")}
+    parts = ("coco", "latency", "latency_ort")
+    timings = {k: out.pop(k) for p in parts for k in (f"{p}_seconds", f"{p}_cpu_seconds")}
     assert all(v >= 0 for v in timings.values())
-    assert out == {"coco_error": sentence, "latency_error": sentence}
+    assert out == {"coco_error": sentence, "latency_error": sentence, "latency_ort_error": sentence}
 
 
 def test_disabled_parts_are_not_measured(shapes: Path, tmp_path: Path) -> None:
@@ -70,8 +76,13 @@ def test_a_bad_evaluate_config_is_recorded_not_raised(shapes: Path, tmp_path: Pa
 
 def test_settings_default_when_the_job_has_none() -> None:
     assert Settings.from_config(None) == Settings(
-        coco=True, latency=True, latency_imgsz=640, latency_warmup=5, latency_repeats=30
+        coco=True, latency=True, latency_imgsz=640, latency_warmup=5, latency_repeats=30, latency_onnxruntime=True
     )
+
+
+def test_onnxruntime_latency_can_be_switched_off(shapes: Path, tmp_path: Path) -> None:
+    out = evaluate_trained(job(shapes, coco=False, latency={**SMALL["latency"], "onnxruntime": False}), None, tmp_path)
+    assert set(out) == {"latency_error", "latency_seconds", "latency_cpu_seconds"}
 
 
 def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
@@ -90,8 +101,18 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
         },
         "eval_files": {"predictions": str(predictions), "instances": str(tmp_path / "gone.json")},
         "coco_source": "upstream final validation",
+        "latency_ort": {
+            "median_ms": 1.0,
+            "p90_ms": 1.5,
+            "device": "cpu (2 threads)",
+            "precision": "fp32",
+            "imgsz": 64,
+            "warmup": 1,
+            "repeats": 3,
+        },
         "coco_seconds": 1.5,
         "latency_seconds": 4.0,
+        "latency_ort_seconds": 2.5,
     }
     logged = records(result)
     assert logged.metrics == {
@@ -99,8 +120,11 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
         "coco/AP50": 0.5,
         "latency_ms": 2.0,
         "latency_p90_ms": 3.0,
+        "latency_ort_ms": 1.0,
+        "latency_ort_p90_ms": 1.5,
         "coco_seconds": 1.5,
         "latency_seconds": 4.0,
+        "latency_ort_seconds": 2.5,
     }
     assert logged.params == {
         "latency_device": "cpu (2 threads)",
@@ -108,6 +132,7 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
         "latency_repeats": "3",
         "latency_warmup": "1",
         "latency_precision": "fp32",
+        "latency_ort_device": "cpu (2 threads)",
         "coco_source": "upstream final validation",
     }
     assert logged.tags == {} and logged.artifacts == [predictions] and logged.folder == "eval"

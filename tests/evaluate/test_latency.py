@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from ablation.evaluate.latency import _percentile, device_label, measure_latency
+from ablation.evaluate.latency import _percentile, device_label, measure_latency, measure_ort_latency
 
 
 def tiny_model() -> nn.Module:
@@ -92,3 +92,19 @@ def test_best_pt_is_loaded_fused_in_eval_mode_and_fp32_on_cpu(best_pt) -> None:
     assert not model.training and all(not m.training for m in model.modules())
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())  # Conv+BN fused
     assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+def test_onnxruntime_latency_times_the_export_with_the_stated_threads(best_pt) -> None:
+    from ablation.engines.yolov5.validate import load_inference_model
+
+    latency = measure_ort_latency(load_inference_model(best_pt, "cpu"), imgsz=64, warmup=1, repeats=4, threads=1)
+    assert 0 < latency.median_ms <= latency.p90_ms
+    assert (latency.device, latency.precision, latency.imgsz, latency.warmup, latency.repeats) == (
+        "cpu (1 threads)",
+        "fp32",
+        64,
+        1,
+        4,
+    )
+    with pytest.raises(ValueError, match=r"^latency needs repeats >= 1 and warmup >= 0 \(got repeats=0, warmup=1\)$"):
+        measure_ort_latency(tiny_model(), imgsz=64, warmup=1, repeats=0)
