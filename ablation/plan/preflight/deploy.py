@@ -12,6 +12,7 @@ from typing import Any
 
 from ablation.deploy.guarded import Crashed, run_guarded
 from ablation.deploy.settings import OnnxSettings
+from ablation.plan.preflight.pool import IN_PROCESS_BELOW
 
 OK, OFF = "ok", "off"  # a plan row's ``onnx``: passed, not checked; anything else is the failure
 
@@ -36,6 +37,7 @@ def check_many(
 ) -> list[tuple[float | None, str]]:
     """``check_item`` of each ``(yaml, classes, engine)``, in order: (difference, "") when ONNX
     Runtime's outputs are within ``settings.tolerance`` of PyTorch's, else (difference or None, why)."""
+    workers = workers if len(items) >= IN_PROCESS_BELOW else 1  # a worker's imports cost more than a few checks
     results = run_guarded(check_item, [(*item, settings.imgsz, settings.opset) for item in items], workers)
     out: list[tuple[float | None, str]] = []
     for result in results:
