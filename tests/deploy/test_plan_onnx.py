@@ -51,6 +51,13 @@ def test_onnx_require_refuses_a_model_that_does_not_export(tmp_path: Path, capsy
     assert "warning:" not in err  # refused, not warned about
 
 
+def test_the_ultralytics_engine_exports_through_the_same_check(tmp_path: Path) -> None:
+    assert plan_command([*FAST, "model=yolo11n", "attention=se"], tmp_path) == 0
+    plan = rows(tmp_path)
+    assert set(plan) == {"yolo11n-none", "yolo11n-se-neck"}
+    assert all(r["onnx"] == "ok" and 0 <= float(r["onnx_max_rel_diff"]) < 1e-4 for r in plan.values())
+
+
 def test_onnx_enabled_false_skips_the_check(tmp_path: Path) -> None:
     assert plan_command([*FAST, "attention=se", "onnx.enabled=false"], tmp_path) == 0
     assert {r["onnx"] for r in rows(tmp_path).values()} == {"off"}
