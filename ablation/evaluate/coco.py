@@ -14,7 +14,6 @@ logged, under different names.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -148,11 +147,20 @@ def _result_annotation(annotation_id: int, prediction: dict[str, Any]) -> dict[s
 
 
 def _coco(dataset: dict[str, Any]) -> Any:
-    """A pycocotools COCO object over a copy of ``dataset`` (COCOeval adds keys to what it reads)."""
+    """A pycocotools COCO object over a copy of ``dataset``: COCOeval sets keys (``ignore``,
+    ``_ignore``) on the annotation dicts it reads, and writes nothing deeper, so each image,
+    annotation and category dict is copied, not the boxes inside them."""
     from pycocotools.coco import COCO
 
     coco = COCO()
-    coco.dataset = copy.deepcopy(dataset)
+    coco.dataset = {
+        **dataset,
+        **{
+            key: [dict(item) for item in dataset[key]]
+            for key in ("images", "annotations", "categories")
+            if key in dataset
+        },
+    }
     coco.createIndex()
     return coco
 

@@ -73,10 +73,8 @@ def paired_bootstrap(
     ours, theirs = match(truth, config, thresholds), match(truth, baseline, thresholds)
     n = len(ours.image_ids)
     rng = np.random.default_rng(seed)
-    deltas = np.empty(resamples)
-    for b in range(resamples):
-        images = rng.integers(0, n, n)
-        deltas[b] = ours.average_precision(images) - theirs.average_precision(images)
+    draws = np.stack([rng.integers(0, n, n) for _ in range(resamples)])  # n draws per resample
+    deltas = ours.average_precisions(draws) - theirs.average_precisions(draws)
     deltas = deltas[np.isfinite(deltas)]
     lo, hi = np.percentile(deltas, [2.5, 97.5]) if len(deltas) else (np.nan, np.nan)
     return Interval(ours.average_precision() - theirs.average_precision(), float(lo), float(hi))

@@ -122,6 +122,17 @@ def test_imperfect_predictions_score_between_zero_and_one(two_images: Dataset) -
     assert metrics["AP75"] < metrics["AP50"] < 1.0 and metrics["AP"] < metrics["AP50"]
 
 
+def test_scoring_leaves_its_inputs_as_they_were_and_scores_the_same_twice(two_images: Dataset) -> None:
+    instances = yolo_to_coco(two_images)
+    predictions = as_results(instances)
+    predictions[0]["bbox"] = [44.0, 15.0, 20.0, 20.0]
+    before = json.dumps([instances, predictions], sort_keys=True)
+    first = coco_evaluate(instances, predictions)
+    assert json.dumps([instances, predictions], sort_keys=True) == before  # no "ignore" keys added
+    assert coco_evaluate(instances, predictions) == first
+    assert first["AP50"] == 1.0 and first["AP75"] == 0.5  # one of the two boxes is a miss at IoU 0.75
+
+
 def test_no_predictions_score_zero(two_images: Dataset) -> None:
     assert coco_evaluate(yolo_to_coco(two_images), [])["AP"] == 0.0
 
