@@ -37,7 +37,8 @@ BASELINE_LABEL = "-"
 # trained model: a re-run with other settings skips FINISHED configs, which keep their values
 # (their latency_* params say how they were measured) instead of training everything again.
 # ``verdict`` and ``adaptive`` decide how results are judged and which seeds run, not what a run computes.
-NOT_IDENTITY = ("tracking", "preflight", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
+# ``engine`` (``engine=NAME``) selects the model group; the model's own ``model.engine`` is the identity.
+NOT_IDENTITY = ("engine", "tracking", "preflight", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
 SEED = "seed"
 ATTENTION, ALL = "attention", "all"
 EVERY_ATTENTION = f"{ATTENTION}={ALL}"  # sweeps every registered module (conf/attention/all.yaml), also in a list
