@@ -12,7 +12,8 @@
   number. The baseline runs no module of ours but the common code: every config pairs with the
   same baseline runs, and a change to the engine retrains them too.
 - ``packages``: the installed versions of the distributions that change training numerics or
-  the metrics (``PACKAGES``, plus Python's version); an absent one counts as ``-``, so that
+  the metrics (``PACKAGES``, plus Python's version, plus the engine's own package for the configs
+  of another engine than yolov5: ``ENGINE_PACKAGES``, ``ultralytics`` for ``engine=ultralytics``); an absent one counts as ``-``, so that
   installing albumentations (upstream augments with it when it is importable) retrains.
 - ``data``: the dataset's train and val images as upstream lists them (path relative to the
   dataset root and size) and the content of their label files, plus the class count. Label
@@ -107,6 +108,9 @@ PACKAGES = (
     "albumentations",
     "pycocotools",
 )
+# The training package of each engine beyond ``PACKAGES`` (which every config needs: the dataset is
+# read with the default engine's package), for the configs of that engine only.
+ENGINE_PACKAGES: dict[str, tuple[str, ...]] = {"ultralytics": ("ultralytics",)}
 ABSENT = "-"
 UNKNOWN = "unknown:"  # a module the registry does not know: planning refuses it
 UNREADABLE = "unreadable"  # a dataset that cannot be listed: planning refuses it with its own sentence
@@ -134,7 +138,7 @@ class Fingerprints:
             self.datasets[key] = data_fingerprint(cfg.data)
         return {
             "code": self.code(cfg),
-            "packages": packages_fingerprint(),
+            "packages": packages_fingerprint(engine_name(cfg)),
             "data": self.datasets[key],
             "files": self._files(cfg),
         }
@@ -260,18 +264,26 @@ def source_files(modules: list[str]) -> dict[str, Path]:
     return found
 
 
-def packages_fingerprint() -> str:
-    return hashlib.sha1(json.dumps(package_versions(), sort_keys=True).encode()).hexdigest()[:10]
+def engine_name(cfg: Any) -> str:
+    """The engine a config trains with (``model.engine``, default ``yolov5``)."""
+    from ablation.engines import engine_of
+
+    return engine_of(cfg).name
 
 
-@lru_cache(maxsize=1)
-def package_versions() -> dict[str, str]:
-    """Installed version of each of ``PACKAGES`` (``-`` when absent) and of Python; torch's with
-    its build (``2.13.0+cu130``: its package metadata leaves the CUDA build out)."""
+def packages_fingerprint(engine: str | None = None) -> str:
+    return hashlib.sha1(json.dumps(package_versions(engine), sort_keys=True).encode()).hexdigest()[:10]
+
+
+@lru_cache(maxsize=8)
+def package_versions(engine: str | None = None) -> dict[str, str]:
+    """Installed version of each of ``PACKAGES`` and of ``engine``'s ``ENGINE_PACKAGES`` (``-`` when
+    absent) and of Python; torch's with its build (``2.13.0+cu130``: its package metadata leaves
+    the CUDA build out)."""
     import torch
 
     versions = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in (*PACKAGES, *ENGINE_PACKAGES.get(engine or "", ())):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
