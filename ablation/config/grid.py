@@ -106,18 +106,20 @@ def expand(
     return name_uniquely(list(entries.values()))
 
 
-def check_first(config_name: str, overrides: list[str]) -> None:
+def check_first(config_name: str, overrides: list[str]) -> DictConfig:
     """Compose the grid's first config (each swept key at its first value), as Hydra does before
     it hands the grid to the sweeper: Hydra would hide this composition's error behind advice to
     add ``--multirun``; here it is one ``ConfigError`` sentence. Its options are checked too
     (``checks.Checks``), so a bad one is refused before Hydra starts. The sweeper expands the grid
-    and checks every config (and what depends on the whole grid) before it plans anything."""
+    and checks every config (and what depends on the whole grid) before it plans anything.
+    Returns that first config."""
     from ablation.config.checks import Checks
 
     fixed, sweeps = split_overrides(overrides)
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         first = compose_checked(config_name, fixed + [values[0] for values in sweeps if values], with_hydra=True)
     Checks().config(first)
+    return first
 
 
 def is_hydra_override(override: str) -> bool:

@@ -43,9 +43,7 @@ def test_every_config_of_every_group_composes_and_passes_the_checks() -> None:
         (["engine=ultralytics", "model.cfg=/my/yolov8n-p2.yaml"], "/my/yolov8n-p2.yaml", "ultralytics"),
     ],
 )
-def test_engine_selects_its_default_model_and_a_model_given_wins(
-    overrides: list[str], cfg: str, engine: str
-) -> None:
+def test_engine_selects_its_default_model_and_a_model_given_wins(overrides: list[str], cfg: str, engine: str) -> None:
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         composed = compose_checked("run", overrides)
     Checks().config(composed)
