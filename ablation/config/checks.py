@@ -17,7 +17,6 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -67,32 +66,6 @@ def check_options(options: Mapping[str, Any]) -> None:
         adaptive.is_enabled(options["adaptive"])
 
 
-def check_engine(cfg: DictConfig) -> None:
-    """``engine=NAME`` (``conf/engine``) and the model's own engine (``model.engine``) agree:
-    ``engine=ultralytics model=yolov5n`` is refused with the model to choose instead."""
-    chosen = OmegaConf.select(cfg, "engine.name")
-    if chosen is None:
-        return
-    from ablation.engines import DEFAULT
-
-    model_engine = str(OmegaConf.select(cfg, "model.engine") or DEFAULT)
-    if str(chosen) == model_engine:
-        return
-    model = Path(str(OmegaConf.select(cfg, "model.cfg"))).stem
-    raise OptionError(
-        f"model {model} trains with the {model_engine} engine, not engine={chosen}; choose a model "
-        f"of that engine (model={engine_model(str(chosen))}) or leave engine={chosen} out."
-    )
-
-
-def engine_model(name: str) -> str:
-    """The model ``engine=NAME`` selects when no model is given (``conf/engine/NAME.yaml``)."""
-    from ablation.config.compose import CONF_DIR
-
-    defaults = OmegaConf.load(CONF_DIR / "engine" / f"{name}.yaml").get("defaults") or []
-    return next((str(d[k]) for d in defaults if isinstance(d, DictConfig) for k in d if k.endswith("/model")), name)
-
-
 @dataclass
 class Checks:
     """The checks of one command line's configs: ``config`` for each composed config (as soon as it
@@ -105,7 +78,6 @@ class Checks:
     seeds: set[str] = field(default_factory=set)  # every config's seed (JSON)
 
     def config(self, cfg: DictConfig) -> None:
-        check_engine(cfg)
         options = _options(cfg)
         self.seeds.add(json.dumps(cfg.get("seed"), default=str))
         key = json.dumps(options, sort_keys=True, default=str)

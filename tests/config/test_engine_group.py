@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from hydra import initialize_config_dir
 
-from ablation.config.checks import Checks, Slurm, engine_model
+from ablation.config.checks import Checks, Slurm
 from ablation.config.compose import CONF_DIR, compose_checked
 from ablation.config.errors import OptionError
-from ablation.config.grid import expand
+from ablation.config.grid import check_engine, engine_model, expand
 from ablation.engines import ENGINES, engine_of
 
 GROUPS = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra")
@@ -26,6 +26,7 @@ def test_every_config_of_every_group_composes_and_passes_the_checks() -> None:
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         for option in EVERY_OPTION:
             cfg = compose_checked("run", [option], with_hydra=True)
+            check_engine(cfg)
             checks.config(cfg)
             assert engine_of(cfg).name in ENGINES, option
 
@@ -46,6 +47,7 @@ def test_every_config_of_every_group_composes_and_passes_the_checks() -> None:
 def test_engine_selects_its_default_model_and_a_model_given_wins(overrides: list[str], cfg: str, engine: str) -> None:
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         composed = compose_checked("run", overrides)
+    check_engine(composed)
     Checks().config(composed)
     assert (str(composed.model.cfg), engine_of(composed).name) == (cfg, engine)
 
@@ -87,3 +89,20 @@ def test_a_model_of_the_other_engine_is_one_sentence(overrides: list[str], sente
 def test_engine_sweeps_each_engine_with_its_default_model(tmp_path: Path) -> None:
     entries = expand("plan", ["engine=yolov5,ultralytics", "attention=se", f"out={tmp_path}"])
     assert sorted(e.name for e in entries) == ["yolo11n-none", "yolo11n-se-neck", "yolov5s-none", "yolov5s-se-neck"]
+
+
+def test_demo_ultralytics_is_yolo11n_at_64_px_for_3_epochs_on_the_synthetic_set() -> None:
+    import shutil
+    import subprocess
+
+    root = CONF_DIR.parents[1]
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        demo = compose_checked("run", ["experiment=demo_ultralytics"])
+    assert (str(demo.model.cfg), engine_of(demo).name, demo.data.name) == ("yolo11n", "ultralytics", "synthetic")
+    assert (demo.train.imgsz, demo.train.epochs) == (64, 3)
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run([make, "-n", "demo-ultralytics"], cwd=root, capture_output=True, text=True, timeout=60)
+    assert "-m ablation.run attention=simam,se placement=neck experiment=demo_ultralytics" in dry.stdout
+    assert "-m ablation.report out=results" in dry.stdout
