@@ -7,15 +7,12 @@ own. ``make smoke`` runs it (offline in CI)."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from ablation.engines.ultralytics.train import EPOCH_KEYS, FINAL_KEYS
-from ablation.engines.yolov5 import compat
-from tests.sweep.conftest import ablation, store_uri
+from tests.sweep.conftest import ablation, plain_threads, store_uri
 
 pytestmark = pytest.mark.slow  # two trainings of 2 epochs in a real sweep (~2 min on 2 cores)
 
@@ -90,11 +87,5 @@ def test_the_attention_config_is_paired_with_its_baseline(sweep: dict) -> None:
 def test_training_children_have_the_threads_of_a_plain_ultralytics_process(sweep: dict) -> None:
     # The package's import sets OMP_NUM_THREADS=1 when it is unset, before torch's (as in a plain
     # ``YOLO().train``); a child that inherited the sweep's variables could differ from that.
-    fresh = subprocess.run(
-        [sys.executable, "-c", "import ultralytics, torch; print(torch.get_num_threads())"],
-        env=compat.launch_environ(),
-        capture_output=True,
-        text=True,
-    )
     for name in NAMES:
-        assert sweep["runs"][name].data.params["torch_threads"] == fresh.stdout.strip(), name
+        assert sweep["runs"][name].data.params["torch_threads"] == plain_threads("import ultralytics"), name
