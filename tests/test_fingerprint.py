@@ -275,12 +275,17 @@ def test_the_ultralytics_version_is_in_the_identity_of_ultralytics_configs_only(
         fingerprint.package_versions.cache_clear()
 
 
-def test_a_change_to_the_ultralytics_engine_retrains_its_configs(tree: Path, tmp_path: Path) -> None:
+def test_a_change_to_the_ultralytics_engine_retrains_its_configs_only(tree: Path, first: tuple, tmp_path: Path) -> None:
+    args, done = first
     ours = [*ULTRALYTICS, f"data.root={tmp_path / 'datasets'}"]
     before = {e.name: e.config_hash for e in expand("run", ours)}
     append_helper(tree / "ablation/engines/ultralytics/train.py")
     after = {e.name: e.config_hash for e in expand("run", ours)}
     assert all(after[name] != before[name] for name in ("yolo11n-none", "yolo11n-se-neck"))
+    assert retrained(args, done) == set()  # the yolov5 configs run none of it
+    append_helper(tree / "ablation/engines/yolov5/train.py")  # every config: it reads the data of all
+    assert retrained(args, done) == EVERY
+    assert all(e.config_hash != after[e.name] for e in expand("run", ours))
 
 
 def test_a_run_records_its_fingerprints_and_package_versions(first: tuple) -> None:

@@ -3,9 +3,10 @@
 - ``code``: the code of ours the config runs to make its numbers, as ``CODE`` maps it: the
   attention class's file and every file of ours it imports, transitively (``se.py`` +
   ``registry.py``; ``gam.py`` + ``_batchnorm.py`` + ``registry.py``), plus the files of each
-  scope the config belongs to (the engine, the training child, dataset reading, evaluation and
-  planning for every config; the surgery for configs with a module; ``c3_attn.py`` for
-  ``c3_inside``; the weight transfer for configs that start from ``train.weights``). Files are
+  scope the config belongs to (the engine interface and the yolov5 engine, the training child,
+  dataset reading, evaluation and planning for every config; the surgery for configs with a
+  module; ``c3_attn.py`` for ``c3_inside``; the weight transfer for configs that start from
+  ``train.weights``; the ultralytics engine's folder for the configs it trains). Files are
   compared as syntax trees without docstrings: comments, docstrings and formatting do not run, so a
   typo fix in a paper citation does not retrain a grid, while any change to what executes does.
   Reporting, tracking, sweep orchestration and the command line are left out: they change no
@@ -58,9 +59,10 @@ EVERY = "every"  # every config, the baseline included
 ATTENTION = "attention"  # configs with an attention module (the surgery places it)
 C3_INSIDE = "c3_inside"  # configs of the c3_inside placement (they train C3Attn)
 WEIGHTS = "weights"  # configs that start from a checkpoint (train.weights)
+ULTRALYTICS = "ultralytics"  # configs of the ultralytics engine (``model.engine``)
 MODULE = "module"  # the config's own attention module and what it imports (``source_files``)
 NONE = "none"  # no config: the code changes no number
-SCOPES = (EVERY, ATTENTION, C3_INSIDE, WEIGHTS, MODULE, NONE)
+SCOPES = (EVERY, ATTENTION, C3_INSIDE, WEIGHTS, ULTRALYTICS, MODULE, NONE)
 # Which configs a change to our code retrains: a module (and its submodules) or, as ``module:a,b``,
 # only those top-level definitions of it; the longest matching row decides. A module no other
 # row names falls under ``ablation``: every config, until a row says otherwise.
@@ -75,6 +77,11 @@ CODE: tuple[tuple[str, str, str], ...] = (
         "YOLOv5's module names and width rule: every yaml read, widths, placements",
     ),
     ("ablation.engines.yolov5.c3_attn", C3_INSIDE, "C3Attn, which only c3_inside yamls name"),
+    (
+        "ablation.engines.ultralytics",
+        ULTRALYTICS,
+        "the ultralytics engine: settings, registration, model names, options, training, validation",
+    ),
     ("ablation.data", EVERY, "the dataset: image lists, labels, class count, synthetic sets"),
     ("ablation.evaluate", EVERY, "COCO metrics, latency, the final validation's detections and their records"),
     ("ablation.plan", EVERY, "the planner (each job's yaml and start checkpoint), preflight (params, GFLOPs)"),
@@ -191,6 +198,8 @@ def code_scopes(cfg: DictConfig) -> list[str]:
             scopes.append(C3_INSIDE)
     if (cfg.get("train") or {}).get("weights"):
         scopes.append(WEIGHTS)
+    if engine_name(cfg) == ULTRALYTICS:  # the yolov5 engine's code runs for every config (it reads the data)
+        scopes.append(ULTRALYTICS)
     return scopes
 
 
