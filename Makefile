@@ -3,7 +3,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 export UV_LINK_MODE ?= copy
 
-.PHONY: install pins pins-check lint format test test-all smoke package-check docs demo plan-demo cluster-demo cluster-test clean
+.PHONY: install pins pins-check lint format test test-all smoke package-check docs demo demo-ultralytics plan-demo cluster-demo cluster-test clean
 
 install: .venv/.synced
 
@@ -43,9 +43,11 @@ test-all: install
 docs: install
 	$(PY) -m mkdocs build --strict --site-dir site
 
-# One end-to-end sweep (CI runs it after `make test`): the real path, trained, equal to upstream.
+# End-to-end sweeps (CI runs them after `make test`): the real path, trained, equal to upstream;
+# the same on the ultralytics engine (a sweep into MLflow, and the baseline equal to plain ultralytics).
 smoke: install
-	$(PY) -m pytest -q --timeout=1200 -m slow tests/sweep/test_upstream_equivalence.py
+	$(PY) -m pytest -q --timeout=1200 -m slow tests/sweep/test_upstream_equivalence.py \
+	  tests/engines/ultralytics/test_sweep.py tests/engines/ultralytics/test_equivalence.py
 
 # The package as a user installs it: the wheel (uv build) into a fresh venv with every pin, then
 # the five commands and the demo in an empty folder with nothing of the checkout importable
@@ -53,12 +55,18 @@ smoke: install
 package-check: install
 	UV=$(UV) UV_LINK_MODE=hardlink $(PY) scripts/package_check.py
 
+DEMO ?= attention=simam,ema placement=neck experiment=demo
 demo: install
-	$(PY) -m ablation.run attention=simam,ema placement=neck experiment=demo
+	$(PY) -m ablation.run $(DEMO)
 	$(PY) -m ablation.export out=results/ablation.csv
 	$(PY) -m ablation.report out=results
 	@echo "Report: results/report.html"
 	@$(PY) -m ablation.track tracking.uri=sqlite:///$(CURDIR)/mlflow.db
+
+# The same on the ultralytics engine (experiment=demo_ultralytics: yolo11n, 64 px, 3 epochs), into
+# the same store: the report then shows both engines' configs.
+demo-ultralytics:
+	$(MAKE) demo DEMO="attention=simam,se placement=neck experiment=demo_ultralytics"
 
 # As root: a single-node Slurm, PostgreSQL and `mlflow server` on 127.0.0.1 (apt-get installs
 # slurm-wlm, munge, postgresql when missing), the demo grid through hydra/launcher=slurm into the

@@ -247,8 +247,45 @@ def test_other_package_versions_retrain_every_config(first: tuple, monkeypatch: 
     args, done = first
     versions = fingerprint.package_versions()
     assert versions["torch"] == torch.__version__ and versions["yolov5"] == "7.0.14"
-    monkeypatch.setattr(fingerprint, "package_versions", lambda: {**versions, "numpy": "9.9.9"})
+    monkeypatch.setattr(fingerprint, "package_versions", lambda engine=None: {**versions, "numpy": "9.9.9"})
     assert retrained(args, done) == EVERY
+
+
+ULTRALYTICS = ["model=yolo11n", "attention=se", "data.train=8", "data.val=4"]
+
+
+def test_the_ultralytics_version_is_in_the_identity_of_ultralytics_configs_only(
+    first: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args, done = first
+    ours = [*ULTRALYTICS, f"data.root={tmp_path / 'datasets'}"]
+    before = {e.name: e.config_hash for e in expand("run", ours)}
+    assert fingerprint.package_versions("ultralytics")["ultralytics"] == "8.4.190"
+    assert "ultralytics" not in fingerprint.package_versions("yolov5")
+    installed = fingerprint.version
+    monkeypatch.setattr(fingerprint, "version", lambda name: "8.5.0" if name == "ultralytics" else installed(name))
+    fingerprint.package_versions.cache_clear()
+    try:
+        after = {e.name: e.config_hash for e in expand("run", ours)}
+        assert fingerprint.package_versions("ultralytics")["ultralytics"] == "8.5.0"
+        assert sorted(after) == ["yolo11n-none", "yolo11n-se-neck"]
+        assert all(after[name] != before[name] for name in after)  # both retrain
+        assert retrained(args, done) == set()  # the yolov5 configs do not
+    finally:
+        fingerprint.package_versions.cache_clear()
+
+
+def test_a_change_to_the_ultralytics_engine_retrains_its_configs_only(tree: Path, first: tuple, tmp_path: Path) -> None:
+    args, done = first
+    ours = [*ULTRALYTICS, f"data.root={tmp_path / 'datasets'}"]
+    before = {e.name: e.config_hash for e in expand("run", ours)}
+    append_helper(tree / "ablation/engines/ultralytics/train.py")
+    after = {e.name: e.config_hash for e in expand("run", ours)}
+    assert all(after[name] != before[name] for name in ("yolo11n-none", "yolo11n-se-neck"))
+    assert retrained(args, done) == set()  # the yolov5 configs run none of it
+    append_helper(tree / "ablation/engines/yolov5/train.py")  # every config: it reads the data of all
+    assert retrained(args, done) == EVERY
+    assert all(e.config_hash != after[e.name] for e in expand("run", ours))
 
 
 def test_a_run_records_its_fingerprints_and_package_versions(first: tuple) -> None:
@@ -259,6 +296,9 @@ def test_a_run_records_its_fingerprints_and_package_versions(first: tuple) -> No
     assert {tags[f"{kind}_fingerprint"] for kind in fingerprint.KINDS} == {prints[k] for k in fingerprint.KINDS}
     assert all(len(digest) == 10 for digest in prints.values())
     assert params["version.torch"] == torch.__version__ and params["version.yolov5"] == "7.0.14"
+    assert "version.ultralytics" not in params
+    [ours] = [e for e in expand("run", [*ULTRALYTICS, *fixed[-2:]]) if not e.is_baseline]
+    assert run_params(ours, ours.cfg)["version.ultralytics"] == "8.4.190"
 
 
 def test_the_baseline_runs_the_common_code_and_a_dataset_that_cannot_be_read_is_left_to_planning(

@@ -207,3 +207,22 @@ def test_ultralytics_models_plan_and_refuse_c3_inside(tmp_path: Path) -> None:
     assert rows["yolov8n-se-backbone_end"]["layers"] == "24"  # 23 + SE after SPPF
     with pytest.raises(ConfigError, match="c3_inside is not available on Ultralytics models yet"):
         expand("plan", ["model=yolo11n", "attention=se", "placement=c3_inside", f"out={tmp_path / 'c3'}"])
+
+
+@pytest.mark.slow
+def test_every_attention_plans_on_yolo11n_and_yolov8n_with_engine_ultralytics(tmp_path: Path) -> None:
+    """``ablation plan engine=ultralytics model=yolo11n,yolov8n attention=all placement=neck,after_c3,before_sppf``."""
+    from ablation.attention import ATTENTION
+
+    placements = ["neck", "after_c3", "before_sppf"]
+    code = plan_command(
+        ["engine=ultralytics", "model=yolo11n,yolov8n", "attention=all", f"placement={','.join(placements)}"], tmp_path
+    )
+    rows = read_plan(tmp_path)
+    # The documented exception, as on yolov5: MHSA's 21x21 relative positions at 640 px (672 in validation)
+    refused = [f"{m}-mhsa-{p}" for m in ("yolo11n", "yolov8n") for p in ("after_c3", "neck")]
+    assert sorted(r["name"] for r in rows if r["error"]) == sorted(refused)
+    assert all(r["error"].startswith("mhsa's relative positions cover") for r in rows if r["error"])
+    assert code == 1 and {r["model"] for r in rows} == {"yolo11n", "yolov8n"}
+    assert len(rows) == 2 * (1 + len(ATTENTION) * len(placements))
+    assert all(int(r["params"]) > 0 and float(r["gflops"]) > 0 for r in rows if not r["error"])

@@ -28,13 +28,14 @@ def launch(config_name: str, task: Callable[[DictConfig], Any], grid: bool = Tru
     if grid and not flags:  # not --help, --cfg, ...
         try:
             importlib.import_module("ablation.attention")  # and the ABLATION_PLUGINS modules: PluginError
-            if config_name == "run":  # its first training child imports while the grid is planned
-                from ablation.train.isolate import CHILDREN
-
-                CHILDREN.prestart()
             from ablation.config.grid import check_first
 
-            check_first(config_name, [a for a in args if not a.startswith("-")])
+            first = check_first(config_name, [a for a in args if not a.startswith("-")])
+            if config_name == "run":  # its first training child imports while the grid is planned
+                from ablation.engines import engine_of
+                from ablation.train.isolate import CHILDREN
+
+                CHILDREN.prestart(engine_name=engine_of(first).name)
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(2)

@@ -3,16 +3,18 @@
 - ``code``: the code of ours the config runs to make its numbers, as ``CODE`` maps it: the
   attention class's file and every file of ours it imports, transitively (``se.py`` +
   ``registry.py``; ``gam.py`` + ``_batchnorm.py`` + ``registry.py``), plus the files of each
-  scope the config belongs to (the engine, the training child, dataset reading, evaluation and
-  planning for every config; the surgery for configs with a module; ``c3_attn.py`` for
-  ``c3_inside``; the weight transfer for configs that start from ``train.weights``). Files are
+  scope the config belongs to (the engine interface and the yolov5 engine, the training child,
+  dataset reading, evaluation and planning for every config; the surgery for configs with a
+  module; ``c3_attn.py`` for ``c3_inside``; the weight transfer for configs that start from
+  ``train.weights``; the ultralytics engine's folder for the configs it trains). Files are
   compared as syntax trees without docstrings: comments, docstrings and formatting do not run, so a
   typo fix in a paper citation does not retrain a grid, while any change to what executes does.
   Reporting, tracking, sweep orchestration and the command line are left out: they change no
   number. The baseline runs no module of ours but the common code: every config pairs with the
   same baseline runs, and a change to the engine retrains them too.
 - ``packages``: the installed versions of the distributions that change training numerics or
-  the metrics (``PACKAGES``, plus Python's version); an absent one counts as ``-``, so that
+  the metrics (``PACKAGES``, plus Python's version, plus the engine's own package for the configs
+  of another engine than yolov5: ``ENGINE_PACKAGES``, ``ultralytics`` for ``engine=ultralytics``); an absent one counts as ``-``, so that
   installing albumentations (upstream augments with it when it is importable) retrains.
 - ``data``: the dataset's train and val images as upstream lists them (path relative to the
   dataset root and size) and the content of their label files, plus the class count. Label
@@ -57,9 +59,10 @@ EVERY = "every"  # every config, the baseline included
 ATTENTION = "attention"  # configs with an attention module (the surgery places it)
 C3_INSIDE = "c3_inside"  # configs of the c3_inside placement (they train C3Attn)
 WEIGHTS = "weights"  # configs that start from a checkpoint (train.weights)
+ULTRALYTICS = "ultralytics"  # configs of the ultralytics engine (``model.engine``)
 MODULE = "module"  # the config's own attention module and what it imports (``source_files``)
 NONE = "none"  # no config: the code changes no number
-SCOPES = (EVERY, ATTENTION, C3_INSIDE, WEIGHTS, MODULE, NONE)
+SCOPES = (EVERY, ATTENTION, C3_INSIDE, WEIGHTS, ULTRALYTICS, MODULE, NONE)
 # Which configs a change to our code retrains: a module (and its submodules) or, as ``module:a,b``,
 # only those top-level definitions of it; the longest matching row decides. A module no other
 # row names falls under ``ablation``: every config, until a row says otherwise.
@@ -74,6 +77,11 @@ CODE: tuple[tuple[str, str, str], ...] = (
         "YOLOv5's module names and width rule: every yaml read, widths, placements",
     ),
     ("ablation.engines.yolov5.c3_attn", C3_INSIDE, "C3Attn, which only c3_inside yamls name"),
+    (
+        "ablation.engines.ultralytics",
+        ULTRALYTICS,
+        "the ultralytics engine: settings, registration, model names, options, training, validation",
+    ),
     ("ablation.data", EVERY, "the dataset: image lists, labels, class count, synthetic sets"),
     ("ablation.evaluate", EVERY, "COCO metrics, latency, the final validation's detections and their records"),
     ("ablation.plan", EVERY, "the planner (each job's yaml and start checkpoint), preflight (params, GFLOPs)"),
@@ -107,6 +115,9 @@ PACKAGES = (
     "albumentations",
     "pycocotools",
 )
+# The training package of each engine beyond ``PACKAGES`` (which every config needs: the dataset is
+# read with the default engine's package), for the configs of that engine only.
+ENGINE_PACKAGES: dict[str, tuple[str, ...]] = {"ultralytics": ("ultralytics",)}
 ABSENT = "-"
 UNKNOWN = "unknown:"  # a module the registry does not know: planning refuses it
 UNREADABLE = "unreadable"  # a dataset that cannot be listed: planning refuses it with its own sentence
@@ -134,7 +145,7 @@ class Fingerprints:
             self.datasets[key] = data_fingerprint(cfg.data)
         return {
             "code": self.code(cfg),
-            "packages": packages_fingerprint(),
+            "packages": packages_fingerprint(engine_name(cfg)),
             "data": self.datasets[key],
             "files": self._files(cfg),
         }
@@ -187,6 +198,8 @@ def code_scopes(cfg: DictConfig) -> list[str]:
             scopes.append(C3_INSIDE)
     if (cfg.get("train") or {}).get("weights"):
         scopes.append(WEIGHTS)
+    if engine_name(cfg) == ULTRALYTICS:  # the yolov5 engine's code runs for every config (it reads the data)
+        scopes.append(ULTRALYTICS)
     return scopes
 
 
@@ -260,18 +273,26 @@ def source_files(modules: list[str]) -> dict[str, Path]:
     return found
 
 
-def packages_fingerprint() -> str:
-    return hashlib.sha1(json.dumps(package_versions(), sort_keys=True).encode()).hexdigest()[:10]
+def engine_name(cfg: Any) -> str:
+    """The engine a config trains with (``model.engine``, default ``yolov5``)."""
+    from ablation.engines import engine_of
+
+    return engine_of(cfg).name
 
 
-@lru_cache(maxsize=1)
-def package_versions() -> dict[str, str]:
-    """Installed version of each of ``PACKAGES`` (``-`` when absent) and of Python; torch's with
-    its build (``2.13.0+cu130``: its package metadata leaves the CUDA build out)."""
+def packages_fingerprint(engine: str | None = None) -> str:
+    return hashlib.sha1(json.dumps(package_versions(engine), sort_keys=True).encode()).hexdigest()[:10]
+
+
+@lru_cache(maxsize=8)
+def package_versions(engine: str | None = None) -> dict[str, str]:
+    """Installed version of each of ``PACKAGES`` and of ``engine``'s ``ENGINE_PACKAGES`` (``-`` when
+    absent) and of Python; torch's with its build (``2.13.0+cu130``: its package metadata leaves
+    the CUDA build out)."""
     import torch
 
     versions = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in (*PACKAGES, *ENGINE_PACKAGES.get(engine or "", ())):
         try:
             versions[name] = version(name)
         except PackageNotFoundError:

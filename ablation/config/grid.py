@@ -27,8 +27,9 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
 from ablation.config.compose import CONF_DIR, ConfigError, compose_checked, explain
+from ablation.config.errors import OptionError
 from ablation.config.fingerprint import Fingerprints
-from ablation.engines import engine_of
+from ablation.engines import DEFAULT, engine_of
 from ablation.plan.surgery import BASELINE, Placement, PlacementError
 
 BASELINE_LABEL = "-"
@@ -37,7 +38,8 @@ BASELINE_LABEL = "-"
 # trained model: a re-run with other settings skips FINISHED configs, which keep their values
 # (their latency_* params say how they were measured) instead of training everything again.
 # ``verdict`` and ``adaptive`` decide how results are judged and which seeds run, not what a run computes.
-NOT_IDENTITY = ("tracking", "preflight", "onnx", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
+# ``engine`` (``engine=NAME``) selects the model group; the model's own ``model.engine`` is the identity.
+NOT_IDENTITY = ("engine", "tracking", "preflight", "onnx", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
 SEED = "seed"
 ATTENTION, ALL = "attention", "all"
 EVERY_ATTENTION = f"{ATTENTION}={ALL}"  # sweeps every registered module (conf/attention/all.yaml), also in a list
@@ -89,6 +91,7 @@ def expand(
                 cfg = compose_with(job) if compose_with else compose_checked(config_name, job, with_hydra=True)
             except HydraException as err:
                 raise ConfigError(explain(err)) from None
+            check_engine(cfg)
             checks.config(cfg)  # every option, before anything else is computed
             composed.append((job, cfg))
     checks.grid()
@@ -105,18 +108,43 @@ def expand(
     return name_uniquely(list(entries.values()))
 
 
-def check_first(config_name: str, overrides: list[str]) -> None:
+def check_first(config_name: str, overrides: list[str]) -> DictConfig:
     """Compose the grid's first config (each swept key at its first value), as Hydra does before
     it hands the grid to the sweeper: Hydra would hide this composition's error behind advice to
     add ``--multirun``; here it is one ``ConfigError`` sentence. Its options are checked too
     (``checks.Checks``), so a bad one is refused before Hydra starts. The sweeper expands the grid
-    and checks every config (and what depends on the whole grid) before it plans anything."""
+    and checks every config (and what depends on the whole grid) before it plans anything.
+    Returns that first config."""
     from ablation.config.checks import Checks
 
     fixed, sweeps = split_overrides(overrides)
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         first = compose_checked(config_name, fixed + [values[0] for values in sweeps if values], with_hydra=True)
+    check_engine(first)
     Checks().config(first)
+    return first
+
+
+def check_engine(cfg: DictConfig) -> None:
+    """``engine=NAME`` (``conf/engine``) and the model's own engine (``model.engine``) agree:
+    ``engine=ultralytics model=yolov5n`` is refused with the model to choose instead."""
+    chosen = OmegaConf.select(cfg, "engine.name")
+    if chosen is None:
+        return
+    model_engine = str(OmegaConf.select(cfg, "model.engine") or DEFAULT)
+    if str(chosen) == model_engine:
+        return
+    model = Path(str(OmegaConf.select(cfg, "model.cfg"))).stem
+    raise OptionError(
+        f"model {model} trains with the {model_engine} engine, not engine={chosen}; choose a model "
+        f"of that engine (model={engine_model(str(chosen))}) or leave engine={chosen} out."
+    )
+
+
+def engine_model(name: str) -> str:
+    """The model ``engine=NAME`` selects when no model is given (``conf/engine/NAME.yaml``)."""
+    defaults = OmegaConf.load(CONF_DIR / "engine" / f"{name}.yaml").get("defaults") or []
+    return next((str(d[k]) for d in defaults if isinstance(d, DictConfig) for k in d if k.endswith("/model")), name)
 
 
 def is_hydra_override(override: str) -> bool:

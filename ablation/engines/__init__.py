@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -135,4 +137,25 @@ def engine_of(config: Any) -> Engine:
     return engine(name)
 
 
-__all__ = ["DEFAULT", "ENGINES", "Dialect", "Engine", "EngineError", "engine", "engine_of"]
+def launch_environ(name: str | None = None, also: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment a training child of engine ``name`` starts with: this process's, with what
+    ``name``'s package import changed restored (``Engine.launch_environ``), and what any other
+    engine loaded here changed too (an ultralytics sweep reads its dataset with the yolov5 engine,
+    whose import sets ``OMP_NUM_THREADS``); ``name``'s own restoration wins."""
+    current = dict(os.environ)
+    env = engine(name).launch_environ(also=also)
+    for other in ENGINES:
+        if other == (name or DEFAULT) or f"ablation.engines.{other}" not in sys.modules:
+            continue  # an engine never loaded here changed nothing
+        restored = engine(other).launch_environ()
+        for key in set(restored) | set(current):
+            if restored.get(key) == current.get(key) or env.get(key) != current.get(key):
+                continue
+            if key in restored:
+                env[key] = restored[key]
+            else:
+                env.pop(key, None)
+    return env
+
+
+__all__ = ["DEFAULT", "ENGINES", "Dialect", "Engine", "EngineError", "engine", "engine_of", "launch_environ"]

@@ -190,7 +190,9 @@ def run_params(entry: GridEntry, cfg: DictConfig) -> dict[str, Any]:
         DATA: cfg.data.get("path") or cfg.data.get("name"),
         SEED: cfg.seed,
     }
-    flat.update({f"{VERSION_PREFIX}{name}": v for name, v in package_versions().items()})  # behind packages_fingerprint
+    flat.update(
+        {f"{VERSION_PREFIX}{name}": v for name, v in package_versions(engine_of(cfg).name).items()}
+    )  # behind packages_fingerprint
     for group in CONFIG_GROUPS:
         for key, value in flatten(OmegaConf.to_container(cfg[group], resolve=True), f"{group}.").items():
             flat.setdefault(key, value)

@@ -5,7 +5,8 @@ down. The child is a new interpreter, started with the environment the command w
 (the engine's ``launch_environ``): upstream's import sets OMP_NUM_THREADS in the job process, and a
 child that inherited it would train with fewer threads than plain upstream.
 
-A child is started before its job exists (``Children.prestart``): it imports torch and upstream while the
+A child is started before its job exists (``Children.prestart``): it imports torch and its engine's
+package (``ENGINE_ENV`` in its environment names the engine: the job's, else the default) while the
 sweep composes, runs preflight or trains the previous config, then waits on its stdin for the job.
 A sweep on the basic launcher (one process, configs one after another) starts the next config's
 child as soon as the current one has its job, so no config waits for imports. A waiting child whose
@@ -31,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ablation.engines import engine
+from ablation.engines import engine, launch_environ
+from ablation.train.worker import ENGINE_ENV
 
 
 @dataclass
@@ -59,9 +61,12 @@ class Standby:
 LIBRARY_ENV = ("_RJEM_MALLOC_CONF",)
 
 
-def child_environ(env: dict[str, str]) -> dict[str, str]:
-    """A training child's environment: the launch environment plus ``env`` (e.g. a GPU lease)."""
-    child_env = {**engine().launch_environ(also=LIBRARY_ENV), "PYTHONUNBUFFERED": "1", **env}
+def child_environ(env: dict[str, str], engine_name: str | None = None) -> dict[str, str]:
+    """A training child of engine ``engine_name`` (default: the default engine): the launch
+    environment of that engine (``engines.launch_environ``), the engine's name, plus ``env`` (e.g.
+    a GPU lease)."""
+    name = engine(engine_name).name
+    child_env = {**launch_environ(name, also=LIBRARY_ENV), "PYTHONUNBUFFERED": "1", ENGINE_ENV: name, **env}
     child_env.pop("MLFLOW_RUN_ID", None)  # never let the child attach to someone else's run
     return child_env
 
@@ -75,9 +80,10 @@ class Children:
         self.training: Standby | None = None  # the child of the job running now
         self.jobs_left = 0
 
-    def prestart(self, env: dict[str, str] | None = None) -> None:
-        """Start the next training child now (if none is waiting), so its imports overlap other work."""
-        child_env = child_environ(env or {})
+    def prestart(self, env: dict[str, str] | None = None, engine_name: str | None = None) -> None:
+        """Start the next training child of engine ``engine_name`` now (if none is waiting), so its
+        imports overlap other work."""
+        child_env = child_environ(env or {}, engine_name)
         if self.standby is not None and self.standby.serves(child_env):
             return
         self.discard()
@@ -126,7 +132,8 @@ class Children:
         code: 0, the worker's 1, or ``-signal`` when it was killed."""
         from ablation.train.worker import EVENTS
 
-        child_env = child_environ(env)
+        engine_name = json.loads(job_file.read_text()).get("engine")  # ``job.child.write_job``
+        child_env = child_environ(env, engine_name)
         (job_file.parent / EVENTS).unlink(missing_ok=True)  # a retried job's old events are not this run's
         events = Tail(job_file.parent / EVENTS)
         log_file.write_bytes(b"")
@@ -139,7 +146,7 @@ class Children:
         except BrokenPipeError:
             pass  # it died before its job: its early output, appended to the log below, says why
         if self.jobs_left:
-            self.prestart(env)
+            self.prestart(env, engine_name)
         try:
             return _follow(worker, log_file, events, echo, on_event)
         finally:

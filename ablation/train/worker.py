@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 RESULT, ERROR, EVENTS = "result.json", "error.txt", "events.jsonl"
+ENGINE_ENV = "ABLATION_ENGINE"  # in a waiting child's environment: the engine it preloads (``isolate.child_environ``)
 
 
 def main(argv: list[str]) -> int:
@@ -47,11 +48,12 @@ def die_with_parent(parent: int) -> None:
 
 
 def standby(early_output: Path) -> int:
-    """Import the training stack, then wait for the job on stdin (none: the sweep ended)."""
+    """Import the training stack of the engine ``ENGINE_ENV`` names, then wait for the job
+    on stdin (none: the sweep ended)."""
     try:
         from ablation.engines import engine
 
-        engine().preload()
+        engine(os.environ.get(ENGINE_ENV) or None).preload()
     except KeyboardInterrupt:
         return 130
     except Exception:

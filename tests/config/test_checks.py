@@ -75,6 +75,12 @@ def fake_sinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             r"e\.g\. tracking\.stale_after_s=180\.",
         ),
         (
+            "ablation.run",
+            ["engine=ultralytics", "model=yolov5n"],
+            r"model yolov5n trains with the yolov5 engine, not engine=ultralytics; choose a model of that engine "
+            r"\(model=yolo11n\) or leave engine=ultralytics out\.",
+        ),
+        (
             "ablation.plan",
             ["onnx.imgsz=100"],
             r"onnx\.imgsz=100 must be a positive multiple of the models' stride 32; the nearest is onnx\.imgsz=96\.",

@@ -50,6 +50,13 @@ def ablation(
     )
 
 
+def plain_threads(imports: str = "") -> str:
+    """torch's thread count in a fresh process started as from a shell, after ``imports``."""
+    code = f"{imports}\nimport torch; print(torch.get_num_threads())"
+    fresh = subprocess.run([sys.executable, "-c", code], env=compat.launch_environ(), capture_output=True, text=True)
+    return fresh.stdout.strip()
+
+
 def store_uri(folder: Path) -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
 

@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 from ablation.engines.yolov5 import compat
 from ablation.engines.yolov5.train import EPOCH_KEYS
 from ablation.engines.yolov5.train import FINAL_KEYS as VALIDATED_AGAIN
-from tests.sweep.conftest import TINY, WITH_FAULTY_MODULES, ablation, store_uri
+from tests.sweep.conftest import TINY, WITH_FAULTY_MODULES, ablation, plain_threads, store_uri
 
 pytestmark = pytest.mark.slow  # trains end to end in subprocesses
 
@@ -127,14 +127,8 @@ def test_every_finished_run_has_coco_metrics_latency_and_eval_files(sweep: dict)
 def test_training_child_has_the_threads_of_a_plain_process(sweep: dict) -> None:
     # Upstream's import sets OMP_NUM_THREADS (cpu_count - 1, at most 8) for the whole process; a
     # training child that inherited it would train slower, with other float sums, than upstream.
-    fresh = subprocess.run(
-        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
-        env=compat.launch_environ(),
-        capture_output=True,
-        text=True,
-    )
     for name in ("yolov5n-none", "yolov5n-se-neck"):
-        assert sweep["runs"][name].data.params["torch_threads"] == fresh.stdout.strip(), name
+        assert sweep["runs"][name].data.params["torch_threads"] == plain_threads(), name
 
 
 def test_per_epoch_metrics_equal_upstream_results_csv(sweep: dict) -> None:

@@ -141,6 +141,78 @@ def test_a_child_that_died_before_its_job_leaves_its_output_in_the_log(
     assert (tmp_path / "train.log").read_text() == "broken install\n" and not early.exists()
 
 
+# A process launched without the variables the engines' imports set imports both engines, as an
+# ultralytics sweep does (its dataset is read with the yolov5 engine), in either order.
+BOTH_ENGINES = """
+import json, os, sys
+from ablation.engines import engine
+from ablation.train.isolate import child_environ
+for name in sys.argv[1:]:
+    engine(name).setup()
+print(json.dumps({"here": dict(os.environ), "yolov5": child_environ({}, "yolov5"),
+                  "ultralytics": child_environ({}, "ultralytics"), "default": engine().launch_environ()}))
+"""
+
+
+@pytest.mark.parametrize("order", [["yolov5", "ultralytics"], ["ultralytics", "yolov5"]])
+def test_a_child_gets_its_engines_launch_environment_whichever_engine_was_imported_first(order: list[str]) -> None:
+    launched = {k: v for k, v in compat.launch_environ().items() if k not in ("OMP_NUM_THREADS", "YOLO_CONFIG_DIR")}
+    done = subprocess.run(
+        [sys.executable, "-c", BOTH_ENGINES, *order], env=launched, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    envs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert envs["here"]["OMP_NUM_THREADS"]  # the imports set it in this process
+    for name in ("yolov5", "ultralytics"):
+        env = envs[name]
+        assert "OMP_NUM_THREADS" not in env and "YOLO_CONFIG_DIR" not in env, name  # as launched
+        assert env["ABLATION_ENGINE"] == name and env["PYTHONUNBUFFERED"] == "1"
+    if order[0] == "ultralytics":  # its private settings folder, which the default engine alone passed on
+        assert envs["default"]["YOLO_CONFIG_DIR"] == envs["here"]["YOLO_CONFIG_DIR"]
+
+
+def test_a_job_is_trained_by_a_child_of_its_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
+) -> None:
+    claimed: list[dict[str, str]] = []
+    early = tmp_path / "early.log"
+    early.write_text("")
+    dead = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"], stdin=subprocess.PIPE)
+    dead.wait()
+    monkeypatch.setattr(CHILDREN, "claim", lambda env: claimed.append(env) or isolate.Standby(dead, env, early))
+    spawned = counting_spawns(monkeypatch)
+    job = write_job(tmp_path, data="unused.yaml", cfg="yolo11n")
+    job.write_text(json.dumps({**json.loads(job.read_text()), "engine": "ultralytics"}))
+    CHILDREN.expect(2)  # the next job's child starts at once, for the same engine
+    assert CHILDREN.run(job, tmp_path / "train.log", {}, echo=False) == 3
+    assert [env["ABLATION_ENGINE"] for env in claimed + spawned] == ["ultralytics", "ultralytics"]
+    assert CHILDREN.standby is not None and CHILDREN.standby.serves(child_environ({}, "ultralytics"))
+    assert not CHILDREN.standby.serves(child_environ({}, "yolov5"))  # a yolov5 job gets a new child
+
+
+def test_a_waiting_child_preloads_the_engine_its_environment_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from ablation import engines
+    from ablation.train import worker
+
+    preloaded: list[str | None] = []
+
+    class Recording:
+        def preload(self) -> None:
+            preloaded.append(os.environ.get("ABLATION_ENGINE"))
+
+    monkeypatch.setattr(engines, "engine", lambda name=None: preloaded.append(name) or Recording())
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no job: the sweep ended
+    monkeypatch.setenv("ABLATION_ENGINE", "ultralytics")
+    assert worker.standby(tmp_path / "early.log") == 0
+    monkeypatch.delenv("ABLATION_ENGINE")
+    assert worker.standby(tmp_path / "early.log") == 0
+    assert preloaded == ["ultralytics", "ultralytics", None, None]
+
+
 @pytest.mark.slow
 def test_a_waiting_child_without_a_job_exits_quietly(tmp_path: Path) -> None:
     early = tmp_path / "early.log"

@@ -51,7 +51,8 @@ EPOCH_KEYS = (
     "lr/pg1",
     "lr/pg2",
 )
-# the trainer's events, each action called with the trainer (the observers this engine takes)
+# the trainer's events, each action called with the trainer (observers of these names are added as
+# they are; ``on_val_start`` and ``on_val_image_end`` get yolov5's arguments: final_validation_observer)
 TRAINER_EVENTS = (
     "on_pretrain_routine_start",
     "on_pretrain_routine_end",
@@ -203,8 +204,10 @@ def train_ultralytics(
         "on_train_end": [train_end],
     }
     for event, action in (observers or {}).items():
-        if event in TRAINER_EVENTS:  # the validator's events (on_val_*) are called with other arguments
+        if event in TRAINER_EVENTS:
             actions.setdefault(event, []).append(action)
+    if "on_val_image_end" in (observers or {}):  # the validator's events, in yolov5's vocabulary
+        actions.setdefault("on_val_start", []).append(final_validation_observer(observers or {}))
     note({"deterministic": deterministic})
     start = time.perf_counter()
     with (
@@ -220,6 +223,37 @@ def train_ultralytics(
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         result.gpu_mem_peak_gb = torch.cuda.max_memory_allocated() / 2**30
     return result
+
+
+def final_validation_observer(observers: dict[str, Callable[..., None]]) -> Callable[[Any], None]:
+    """An ``on_val_start`` callback (the trainer's validator shares its callbacks) that reports a
+    validation outside training, the package's final validation of best.pt (``final_eval``), to
+    ``observers`` as yolov5 reports its own: ``on_val_start()``, then ``on_val_image_end(pred,
+    predn, path, names, image)`` per image with ``predn`` its rows x1 y1 x2 y2 score class in the
+    original image's pixels, as the validator scales them for its own COCO json (``scale_preds``).
+    The validator's metrics are computed first and are unchanged."""
+    started, image_end = observers.get("on_val_start"), observers["on_val_image_end"]
+
+    def on_val_start(validator: Any) -> None:
+        if validator.training:  # an epoch's validation: not reported
+            return
+        if started is not None:
+            started()
+        package_update = type(validator).update_metrics.__get__(validator)
+
+        def update_metrics(preds: list[dict[str, Any]], batch: dict[str, Any]) -> None:
+            import torch
+
+            package_update(preds, batch)
+            for si, pred in enumerate(preds):
+                pbatch = validator._prepare_batch(si, batch)
+                scaled = validator.scale_preds(validator._prepare_pred(pred), pbatch)
+                rows = torch.cat([scaled["bboxes"], scaled["conf"][:, None], scaled["cls"][:, None]], dim=1)
+                image_end(pred, rows, pbatch["im_file"], validator.names, None)
+
+        validator.update_metrics = update_metrics
+
+    return on_val_start
 
 
 @contextlib.contextmanager

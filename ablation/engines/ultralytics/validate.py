@@ -2,8 +2,9 @@
 
 Called with the settings of the package's final validation of best.pt (``BaseTrainer.final_eval``):
 the training's own arguments from the checkpoint (``train_args``: image size, NMS IoU 0.7,
-confidence 0.001, 300 detections, rectangular batches), batch 2 x the training batch (its val
-loader), half precision on CUDA when the training used AMP. The validator's ``pred_to_json``
+confidence 0.001, 300 detections), rectangular batches padded by half a stride and batch 2 x the
+training batch (its val loader, whatever the training's ``rect``), half precision on CUDA when
+the training used AMP. The validator's ``pred_to_json``
 receives each image's detections in original-image pixels; ours keeps them per image instead
 of writing COCO json (which takes image ids from numeric file names).
 """
@@ -40,13 +41,14 @@ def validation_args(weights: Path, data_yaml: Path, single_cls: bool, save_dir: 
 
     train = torch_load(weights, map_location="cpu").get("train_args") or {}
     batch = int(train.get("batch", 16))
-    keep = ("imgsz", "iou", "conf", "max_det", "device", "workers", "rect", "agnostic_nms", "nms", "end2end")
+    keep = ("imgsz", "iou", "conf", "max_det", "device", "workers", "agnostic_nms", "nms", "end2end")
     args = {k: train[k] for k in keep if k in train and k in DEFAULT_CFG_DICT}
     return {
         **args,
         "model": str(weights),
         "data": str(data_yaml),
         "batch": 2 * batch if batch > 0 else 32,
+        "rect": True,  # the trainer's val loader is rectangular whatever train.rect (padded by half a stride)
         "single_cls": single_cls,
         "quantize": 16 if train.get("amp", True) not in (False, "fp32") else None,  # used on CUDA only
         "save_json": True,  # pred_to_json: the detections in original pixels

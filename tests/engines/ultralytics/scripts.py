@@ -30,14 +30,21 @@ def ours(data: str, out: str, epochs: int, imgsz: int, batch: int, model: str = 
     options = upstream_options(cfg, eng.model_yaml(model), Path(data), Path(out))
     reported: list[list[Any]] = []
     notes: dict[str, str] = {}
-    result = eng.train(options, on_epoch=lambda e, v: reported.append([e, v]), on_note=notes.update)
     from ablation.evaluate import evaluate_trained
+    from ablation.evaluate.final import Detections
 
+    final = Detections()  # as the training child collects the final validation's detections
+    result = eng.train(
+        options, on_epoch=lambda e, v: reported.append([e, v]), on_note=notes.update, observers=final.callbacks()
+    )
     evaluate = {"coco": True, "latency": {"enabled": True, "imgsz": imgsz, "warmup": 1, "repeats": 2}}
     job = {"engine": "ultralytics", "options": options, "evaluate": evaluate}
-    evaluation = evaluate_trained(job, result.best, Path(out), None)  # COCO by a second pass, latency
+    evaluation = evaluate_trained(job, result.best, Path(out), final)  # COCO on the final validation, latency
+    second = {**job, "evaluate": {"coco": True, "latency": {"enabled": False}}}
+    second_pass = evaluate_trained(second, result.best, Path(out) / "second", None)  # the package's validator again
     return {
         "evaluation": evaluation,
+        "second_pass": second_pass,
         "save_dir": str(result.save_dir),
         "epochs": result.epochs,
         "reported": reported,
