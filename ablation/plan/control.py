@@ -56,7 +56,22 @@ class Match:
     def error(self) -> float:
         return self.gflops / self.target - 1
 
+    def check(self, tolerance: float = TOLERANCE) -> None:
+        """A ``ControlError`` when the GFLOPs reached miss the target by more than ``tolerance``."""
+        if abs(self.error) > tolerance:
+            raise ControlError(
+                f"control=width cannot reach {self.target:.3f} GFLOPs for {self.model} ({self.role} of its attention "
+                f"configs) within ±{tolerance:.0%}: the nearest wider model has {self.gflops:.3f} ({self.error:+.1%}); "
+                "drop control=width for this grid."
+            )
+
     def line(self) -> str:
+        if self.factor == 1.0:
+            return (
+                f"[ablation] control=width {self.model}: {self.role} of the attention configs' GFLOPs "
+                f"{self.target:.3f} is within ±{TOLERANCE:.0%} of the baseline's {self.base:.3f}: "
+                "the baseline is its own control there (no wider baseline)"
+            )
         return (
             f"[ablation] control=width {self.model}: {self.role} of the attention configs' GFLOPs "
             f"{self.target:.3f} (baseline {self.base:.3f}) -> widths x{self.factor:g}, {self.gflops:.3f} GFLOPs "
@@ -198,7 +213,7 @@ def with_controls(
                 continue
             found = match(seeds[0], list(attention.values()), Path(folder), tolerance)
             matches += found
-            for factor in dict.fromkeys(m.factor for m in found):
+            for factor in dict.fromkeys(m.factor for m in found if m.factor != 1.0):
                 jobs += [[*b.overrides, f"++model.{WIDEN}={factor:g}"] for b in seeds]
     return extend(config_name, entries, jobs, compose_with), matches
 
@@ -220,18 +235,14 @@ def match(base: GridEntry, attention: list[GridEntry], folder: Path, tolerance: 
     targets = {"median": base_gflops + float(np.median(added)), "max": base_gflops + float(added.max())}
     out: list[Match] = []
     for role, target in targets.items():
-        if target <= base_gflops * (1 + tolerance):
-            continue  # the baseline itself is within ±2 %: it is its own control at this point
+        if target <= base_gflops * (1 + tolerance):  # the baseline is its own control at this point
+            out.append(Match(base.model, role, base_gflops, target, 1.0, base_gflops))
+            continue
         if out and abs(out[-1].target - target) <= 1e-9:
             out[-1] = Match(base.model, "median and max", base_gflops, target, out[-1].factor, out[-1].gflops)
             continue
         factor, reached = search(spec, target, count, base_gflops)
         found = Match(base.model, role, base_gflops, target, factor, reached)
-        if abs(found.error) > tolerance:
-            raise ControlError(
-                f"control=width cannot reach {target:.3f} GFLOPs for {base.model} ({role} of its attention "
-                f"configs) within ±{tolerance:.0%}: the nearest wider model has {reached:.3f} ({found.error:+.1%}); "
-                "drop control=width for this grid."
-            )
+        found.check(tolerance)
         out.append(found)
     return out

@@ -35,7 +35,7 @@ def is_control(runs: pd.DataFrame) -> pd.Series:
     """The wider-baseline runs (a ``control`` tag)."""
     if CONTROL not in runs:
         return pd.Series(False, index=runs.index)
-    return runs[CONTROL].fillna("").astype(str) != ""
+    return runs[CONTROL].map(lambda tag: isinstance(tag, str) and tag != "").astype(bool)
 
 
 def with_control_deltas(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
