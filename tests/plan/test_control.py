@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ablation.config.grid import ConfigError, expand
+from ablation.config.grid import ConfigError, expand, extend
 from ablation.engines import engine
 from ablation.plan.control import ControlError, Counter, Match, candidates, search, with_controls
 from ablation.plan.planner import NOT_TRANSFERRED, plan
@@ -88,7 +88,8 @@ def test_ultralytics_widens_through_its_scales_table(tmp_path: Path) -> None:
 def test_the_planner_adds_wider_baselines_with_every_seed(tmp_path: Path) -> None:
     plain = expand("plan", small_grid(tmp_path, "attention=psa", "seed=0,1"))
     entries, matches = with_controls(
-        expand("plan", small_grid(tmp_path, "attention=psa", "seed=0,1", "control=width")), "plan"
+        expand("plan", small_grid(tmp_path, "attention=psa", "seed=0,1", "control=width", "preflight.enabled=false")),
+        "plan",
     )
     assert [m.role for m in matches] == ["median and max"]
     match = matches[0]
@@ -102,7 +103,7 @@ def test_the_planner_adds_wider_baselines_with_every_seed(tmp_path: Path) -> Non
         assert f"++model.widen={match.factor:g}" in e.overrides and not e.is_baseline
     # control=width is not part of any identity: a rerun skips what finished without it
     assert {e.config_hash for e in plain} == {e.config_hash for e in entries if not e.control}
-    again, _ = with_controls(expand("plan", small_grid(tmp_path, "attention=psa", "seed=0,1", "control=width")), "plan")
+    again = extend("plan", plain, [list(e.overrides) for e in controls])  # a rerun composes them again
     assert [e.config_hash for e in again] == [e.config_hash for e in entries]
     rows = {r.name: r for r in plan(controls[:1], tmp_path / "plan", entries[0].cfg.preflight)}
     assert rows[controls[0].name].gflops == pytest.approx(match.gflops)
