@@ -7,7 +7,8 @@ by linear interpolation between the neighbouring points (beyond the widest one, 
 extended; a run's GFLOPs are the planner's count). Its paired difference ``delta_control_<m>`` is
 the run minus that value, seed by seed. A seed whose baseline or any of the wider baselines
 trained for that baseline (at any seed) did not finish has no control value: every seed's curve
-has the same points.
+has the same points. A config that adds no GFLOPs to its baseline is not compared with the curve:
+the curve is the baseline there, and the test would repeat the comparison with the baseline.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def with_control_deltas(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFr
         if not wanted or baseline not in by_hash.index or set(at_seed["group_hash"]) != wanted:
             continue
         xs = [by_hash.at[baseline, GFLOPS], *at_seed[GFLOPS]]
+        if not float(run[GFLOPS]) > xs[0]:  # no GFLOPs added: the curve is the baseline, the test its twin
+            continue
         for m in metrics:
             value = interpolate(xs, [by_hash.at[baseline, m], *at_seed[m]], float(run[GFLOPS]))
             out.at[index, f"control_{m}"] = value

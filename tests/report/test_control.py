@@ -25,6 +25,7 @@ CONFIGS = {
     "width-x1.1": ("width", 4.8, (0.030, 0.028, 0.032)),
     "psa": ("", 4.6, (0.026, 0.019, 0.024)),  # the curve at 4.6: halfway between the two controls
     "ema": ("", 4.2, (0.006, 0.004, 0.011)),  # between the baseline and the first control
+    "se": ("", 4.0, (0.001, 0.002, 0.003)),  # no GFLOPs added: not compared with the curve
 }
 
 
@@ -81,17 +82,19 @@ def test_the_paired_delta_against_the_control_curve_by_hand() -> None:
     ema_seeds = np.array([0.006, 0.004, 0.011]) - np.array([0.005, 0.006, 0.004])
     assert ema["delta_control_mAP50-95"] == pytest.approx(ema_seeds.mean())
     # the wider baselines and the baseline are not compared with the curve
-    assert table.loc[["yolov5n-none", "yolov5n-width-x1.05", "yolov5n-width-x1.1"], "p_control"].isna().all()
+    others = ["yolov5n-none", "yolov5n-width-x1.05", "yolov5n-width-x1.1", "yolov5n-se"]
+    assert table.loc[others, "p_control"].isna().all() and table.loc["yolov5n-se", "p_value"] > 0
     assert table.loc["yolov5n-width-x1.1", "verdict"] in ("better", "no evidence")  # compared with the baseline
 
 
 def test_both_kinds_of_comparison_form_one_holm_family() -> None:
     table = configs_frame(run_frame(), "mAP50-95", None, "holm", 0.05).set_index("name")
-    compared = ["yolov5n-width-x1.05", "yolov5n-width-x1.1", "yolov5n-psa", "yolov5n-ema"]
+    compared = ["yolov5n-width-x1.05", "yolov5n-width-x1.1", "yolov5n-psa", "yolov5n-ema", "yolov5n-se"]
     p = [*table.loc[compared, "p_value"], *table.loc[["yolov5n-psa", "yolov5n-ema"], "p_control"]]
-    holm = family.adjust(p, "holm")  # six comparisons in one family
-    assert list(table.loc[compared, "p_adjusted"]) == pytest.approx(list(holm[:4]))
-    assert list(table.loc[["yolov5n-psa", "yolov5n-ema"], "p_control_adjusted"]) == pytest.approx(list(holm[4:]))
+    holm = family.adjust(p, "holm")  # seven comparisons in one family
+    assert len(p) == 7
+    assert list(table.loc[compared, "p_adjusted"]) == pytest.approx(list(holm[:5]))
+    assert list(table.loc[["yolov5n-psa", "yolov5n-ema"], "p_control_adjusted"]) == pytest.approx(list(holm[5:]))
     assert table.loc["yolov5n-psa", "p_control_adjusted"] > table.loc["yolov5n-psa", "p_control"]
     for name in ("yolov5n-psa", "yolov5n-ema"):
         row = table.loc[name]
@@ -102,7 +105,7 @@ def test_both_kinds_of_comparison_form_one_holm_family() -> None:
         assert ((row["control_lo"] > 0) or (row["control_hi"] < 0)) == decided  # the interval agrees with the verdict
     # without wider baselines the family is the vs-baseline comparisons alone, as before
     plain = configs_frame(run_frame().query("control == ''"), "mAP50-95", None, "holm", 0.05)
-    assert "p_control" not in plain and len(plain) == 3
+    assert "p_control" not in plain and len(plain) == 4
 
 
 def test_a_seed_missing_a_control_has_no_control_value() -> None:
