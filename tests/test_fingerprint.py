@@ -422,3 +422,17 @@ def test_a_planned_job_takes_its_datasets_fingerprint_from_the_plan(
         assert row.data_fingerprint == dict(entry.fingerprints)["data"] != ""
         job = describe(entry.cfg, fingerprints=Fingerprints.known(entry.cfg.data, row.data_fingerprint))
         assert job.config_hash == entry.config_hash and job.fingerprints == entry.fingerprints
+
+
+def test_a_change_to_widening_retrains_only_the_wider_baselines(tree: Path, tmp_path: Path) -> None:
+    grid = ["model=yolov5n", "attention=se", "data.train=8", "data.val=4", f"data.root={tmp_path / 'datasets'}"]
+    wider = [*grid, "attention=none", "++model.widen=1.04"]  # a wider baseline (its baseline is not in this grid)
+
+    def wider_again() -> bool:
+        return {e.config_hash for e in expand("run", wider)} <= done
+
+    done = {e.config_hash for e in expand("run", grid) + expand("run", wider)}
+    append_helper(tree / "ablation/plan/control.py")  # which wider baselines a grid gets: no config's code
+    assert retrained(grid, done) == set() and wider_again()
+    append_helper(tree / "ablation/plan/surgery/widen.py")
+    assert retrained(grid, done) == set() and not wider_again()

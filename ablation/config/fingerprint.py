@@ -60,9 +60,10 @@ ATTENTION = "attention"  # configs with an attention module (the surgery places 
 C3_INSIDE = "c3_inside"  # configs of the c3_inside placement (they train C3Attn)
 WEIGHTS = "weights"  # configs that start from a checkpoint (train.weights)
 ULTRALYTICS = "ultralytics"  # configs of the ultralytics engine (``model.engine``)
+WIDER = "wider"  # wider baselines (model.widen, control=width)
 MODULE = "module"  # the config's own attention module and what it imports (``source_files``)
 NONE = "none"  # no config: the code changes no number
-SCOPES = (EVERY, ATTENTION, C3_INSIDE, WEIGHTS, ULTRALYTICS, MODULE, NONE)
+SCOPES = (EVERY, ATTENTION, C3_INSIDE, WEIGHTS, ULTRALYTICS, WIDER, MODULE, NONE)
 # Which configs a change to our code retrains: a module (and its submodules) or, as ``module:a,b``,
 # only those top-level definitions of it; the longest matching row decides. A module no other
 # row names falls under ``ablation``: every config, until a row says otherwise.
@@ -87,6 +88,12 @@ CODE: tuple[tuple[str, str, str], ...] = (
     ("ablation.plan", EVERY, "the planner (each job's yaml and start checkpoint), preflight (params, GFLOPs)"),
     ("ablation.plan.surgery", ATTENTION, "placing a module: inserting, rewriting indices and channels"),
     ("ablation.plan.surgery.graph", EVERY, "reading the base yaml and writing every planned yaml, the baseline's"),
+    ("ablation.plan.surgery.widen", WIDER, "widening a baseline: the wider baselines' widths (model.widen)"),
+    (
+        "ablation.plan.control",
+        NONE,
+        "control=width: which wider baselines a grid gets (each one's model.widen is hashed)",
+    ),
     ("ablation.plan.surgery.weights", WEIGHTS, "the start checkpoint through the index map, the baseline's too"),
     ("ablation.plan.surgery.feature_size", NONE, "refuses configs whose maps are too large; writes nothing"),
     ("ablation.plan.preflight.pool", NONE, "runs preflight in worker processes"),
@@ -200,6 +207,8 @@ def code_scopes(cfg: DictConfig) -> list[str]:
         scopes.append(WEIGHTS)
     if engine_name(cfg) == ULTRALYTICS:  # the yolov5 engine's code runs for every config (it reads the data)
         scopes.append(ULTRALYTICS)
+    if (cfg.get("model") or {}).get("widen") is not None:
+        scopes.append(WIDER)
     return scopes
 
 

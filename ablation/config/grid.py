@@ -24,7 +24,7 @@ from typing import Any
 from hydra import initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from ablation.config.compose import CONF_DIR, ConfigError, compose_checked, explain
 from ablation.config.errors import OptionError
@@ -39,10 +39,26 @@ BASELINE_LABEL = "-"
 # (their latency_* params say how they were measured) instead of training everything again.
 # ``verdict`` and ``adaptive`` decide how results are judged and which seeds run, not what a run computes.
 # ``engine`` (``engine=NAME``) selects the model group; the model's own ``model.engine`` is the identity.
-NOT_IDENTITY = ("engine", "tracking", "preflight", "onnx", "evaluate", "out", "planned", "hydra", "verdict", "adaptive")
+# ``control`` says which extra configs the grid gets (``control=width``: wider baselines), not what
+# one computes: a wider baseline's identity is its ``model.widen``.
+NOT_IDENTITY = (
+    "engine",
+    "tracking",
+    "preflight",
+    "onnx",
+    "evaluate",
+    "out",
+    "planned",
+    "hydra",
+    "verdict",
+    "adaptive",
+    "control",
+)
 SEED = "seed"
 ATTENTION, ALL = "attention", "all"
 EVERY_ATTENTION = f"{ATTENTION}={ALL}"  # sweeps every registered module (conf/attention/all.yaml), also in a list
+WIDEN = "widen"  # model.widen: a wider baseline (control=width), every width times this factor
+WIDTH_CONTROL = "width"
 
 
 @dataclass(frozen=True)
@@ -59,10 +75,17 @@ class GridEntry:
     group_hash: str = ""  # identity without the seed
     baseline_hash: str = ""  # config_hash of the baseline it is compared with
     fingerprints: tuple[tuple[str, str], ...] = ()  # (kind, digest) of ablation.config.fingerprint, part of the hashes
+    control: str = ""  # "width" for a wider baseline (``model.widen``), compared with its baseline
 
     @property
     def is_baseline(self) -> bool:
-        return self.attention == BASELINE
+        return self.attention == BASELINE and not self.control
+
+    @property
+    def widen(self) -> float | None:
+        """The width factor of a wider baseline (``model.widen``), None for any other config."""
+        value = self.cfg.model.get(WIDEN)
+        return None if value is None else float(value)
 
     @property
     def seed(self) -> int:
@@ -77,16 +100,37 @@ def expand(
     ``compose_with``: how to compose one override list; by default Hydra's compose API over
     ``conf/`` (inside a running Hydra app, the app's own config loader is passed instead).
     """
-    from ablation.config.checks import Checks
-
     fixed, sweeps = split_overrides(overrides)
     combos = [fixed + list(combo) for combo in itertools.product(*sweeps)]
+    return name_uniquely(_entries(config_name, with_baselines(combos), compose_with))
+
+
+def extend(
+    config_name: str,
+    entries: list[GridEntry],
+    jobs: list[list[str]],
+    compose_with: Callable[[list[str]], DictConfig] | None = None,
+) -> list[GridEntry]:
+    """``entries`` plus the configs of ``jobs`` (override lists, e.g. the wider baselines of
+    ``control=width``), composed, checked and named as ``expand`` does."""
+    added = [
+        e for e in _entries(config_name, jobs, compose_with) if e.config_hash not in {x.config_hash for x in entries}
+    ]
+    return name_uniquely([*entries, *added])
+
+
+def _entries(
+    config_name: str, jobs: list[list[str]], compose_with: Callable[[list[str]], DictConfig] | None
+) -> list[GridEntry]:
+    """Each override list composed, its options checked, as a grid entry; equal configs once."""
+    from ablation.config.checks import Checks
+
     checks = Checks()
     composed: list[tuple[list[str], DictConfig]] = []
     with contextlib.ExitStack() as stack:
         if compose_with is None:
             stack.enter_context(initialize_config_dir(str(CONF_DIR), version_base="1.3"))
-        for job in with_baselines(combos):
+        for job in jobs:
             try:
                 cfg = compose_with(job) if compose_with else compose_checked(config_name, job, with_hydra=True)
             except HydraException as err:
@@ -105,7 +149,7 @@ def expand(
         except PlacementError as err:
             raise ConfigError(str(err)) from None
         entries.setdefault(entry.config_hash, entry)
-    return name_uniquely(list(entries.values()))
+    return list(entries.values())
 
 
 def check_first(config_name: str, overrides: list[str]) -> DictConfig:
@@ -208,9 +252,14 @@ def describe(
     cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if "hydra" in cfg else cfg.copy()
     model = Path(str(cfg.model.cfg)).stem
     attention = str(cfg.attention.name)
+    widen = cfg.model.get(WIDEN)
+    if widen is not None and attention != BASELINE:
+        raise ConfigError(f"model.widen={widen} widens a baseline only; drop it or use attention=none.")
     if attention == BASELINE:
         OmegaConf.update(cfg, "placement", {"name": BASELINE_LABEL}, merge=False)
         name, placement = f"{model}-{BASELINE}", BASELINE_LABEL
+        if widen is not None:
+            name = f"{model}-{WIDTH_CONTROL}-x{float(widen):g}"
     else:
         chosen = Placement.from_config(cfg.placement)
         chosen.check(engine_of(cfg).dialect)  # a placement the model's engine cannot carry out: exit 2
@@ -230,6 +279,7 @@ def describe(
         group_hash=identity(cfg, prints, without=(SEED,)),
         baseline_hash=identity(base, base_prints),
         fingerprints=tuple(prints.items()),
+        control=WIDTH_CONTROL if widen is not None else "",
     )
 
 
@@ -271,6 +321,8 @@ def name_uniquely(entries: list[GridEntry]) -> list[GridEntry]:
 
 def _baseline(cfg: DictConfig) -> DictConfig:
     base = cfg.copy()
+    with open_dict(base):
+        base.model.pop(WIDEN, None)  # a wider baseline's baseline is the model at its own width
     OmegaConf.update(base, "attention", OmegaConf.load(CONF_DIR / "attention" / f"{BASELINE}.yaml"), merge=False)
     OmegaConf.update(base, "placement", {"name": BASELINE_LABEL}, merge=False)
     return base

@@ -78,6 +78,13 @@ class Dialect:
         capped = width if scaling.max_channels is None else min(width, scaling.max_channels)
         return math.ceil(capped * scaling.width / self.divisor) * self.divisor
 
+    def explicit_widths(self, header: Mapping[str, Any], widest: int) -> dict[str, Any]:
+        """A copy of ``header`` whose width rule leaves a layer's first argument as it is (width
+        multiple 1, no cap below ``widest``): the widths written into the rows are the model's."""
+        out = dict(header)
+        out[self.width_key] = 1.0
+        return out
+
     def block_args(self, host: list[Any], attention: str, point: str, attention_args: list[Any]) -> list[Any]:
         """The attention block's yaml args for a host row's ``host`` args."""
         kept = [host[i] if i < len(host) else default for i, default in enumerate(self.host_args)]

@@ -27,6 +27,7 @@ from ablation.track.schema import (
     CHECKPOINT,
     CONFIG_GROUPS,
     CONFIG_HASH,
+    CONTROL,
     DATA,
     ERROR,
     ERROR_FILE,
@@ -177,6 +178,7 @@ def run_tags(entry: GridEntry) -> dict[str, str]:
         MODEL: entry.model,
         SEED: str(entry.seed),
         **{fingerprint_tag(kind): digest for kind, digest in entry.fingerprints},
+        **({CONTROL: entry.control} if entry.control else {}),
     }
 
 

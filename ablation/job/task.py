@@ -210,6 +210,8 @@ def _start_weights(cfg: DictConfig, row: PlanRow, plan_dir: Path, workdir: Path,
     """With ``train.weights``: the planned checkpoint (base weights through the surgery's index map)
     copied into the job folder, where the training child trusts the checkpoints it loads; logged."""
     if not row.weights:
+        if row.weights_transferred:  # planned with train.weights, none of them fit (a wider baseline)
+            attempt.log_params({WEIGHTS: cfg.train.weights, WEIGHTS_TRANSFERRED: row.weights_transferred})
         return None
     start = workdir / "weights_start.pt"
     shutil.copyfile(plan_dir / row.weights, start)

@@ -24,6 +24,7 @@ from ablation.track.schema import (
     COCO_AP_SMALL,
     COCO_AR100,
     CONFIG_HASH,
+    CONTROL,
     ERROR,
     FINGERPRINT_TAGS,
     GFLOPS,
@@ -54,7 +55,7 @@ from ablation.track.schema import (
 # column → tag; the fingerprints: what else the hashes cover (ablation.config.fingerprint)
 TAG_COLUMNS = {
     "name": RUN_NAME,
-    **{tag: tag for tag in (CONFIG_HASH, GROUP_HASH, BASELINE_HASH, MODEL, ATTENTION, PLACEMENT, SEED, ERROR)},
+    **{tag: tag for tag in (CONFIG_HASH, GROUP_HASH, BASELINE_HASH, MODEL, ATTENTION, PLACEMENT, SEED, ERROR, CONTROL)},
     **{tag: tag for tag in FINGERPRINT_TAGS},
 }
 TAGS = tuple(TAG_COLUMNS)

@@ -15,6 +15,7 @@ import pandas as pd
 from ablation.config.errors import OptionError, not_one_of
 from ablation.report import family, power
 from ablation.report.bootstrap import Interval
+from ablation.report.control import with_control_deltas
 from ablation.track.schema import (
     COCO_AP,
     COCO_AP50,
@@ -89,7 +90,8 @@ def t_interval(values: Sequence[float] | pd.Series, level: float = 0.95) -> tupl
 
 def with_deltas(runs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` plus ``baseline_run_id`` and ``delta_<metric>`` (this run minus its FINISHED
-    baseline of the same seed; NaN without one)."""
+    baseline of the same seed; NaN without one), and with wider baselines in the runs
+    ``delta_control_<metric>`` (this run minus the control curve: ``report.control``)."""
     metrics = [m for m in COMPARED if m in runs.columns]
     done = runs[runs["status"] == FINISHED].set_index("config_hash")
     base = done[["run_id", *metrics]].add_prefix("base_")
@@ -97,7 +99,7 @@ def with_deltas(runs: pd.DataFrame) -> pd.DataFrame:
     for m in metrics:
         out[f"delta_{m}"] = (out[m] - out[f"base_{m}"]).where(out["status"] == FINISHED)
     out = out.rename(columns={"base_run_id": "baseline_run_id"})
-    return out.drop(columns=[f"base_{m}" for m in metrics])
+    return with_control_deltas(out.drop(columns=[f"base_{m}" for m in metrics]), metrics)
 
 
 def verdict(lo: float, hi: float) -> str:
@@ -166,6 +168,25 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     row["boot_delta"], row["boot_lo"], row["boot_hi"] = (boot.delta, boot.lo, boot.hi) if boot else (np.nan,) * 3
     row["boot_note"] = boot.note if boot else ""  # how the image bootstrap paired the runs, or why it failed
     row["verdict"] = _verdict(first, len(done), row)
+    if f"delta_control_{metric}" in group:
+        row.update(_control_columns(done, metric, first))
+    return row
+
+
+def _control_columns(done: pd.DataFrame, metric: str, first: pd.Series) -> dict[str, object]:
+    """Against the control curve (``report.control``): the interpolated value, the paired Δ and
+    its 95 % interval per metric, the pairs, the spread and the raw p-value on ``metric``."""
+    pairs = done.dropna(subset=[f"delta_control_{metric}"])
+    row: dict[str, object] = {"control": str(first.get("control") or "")}
+    for m in COMPARED:
+        if f"delta_control_{m}" in pairs:
+            row[f"control_{m}"] = pairs[f"control_{m}"].mean() if len(pairs) else np.nan
+            interval = t_interval(pairs[f"delta_control_{m}"])
+            row[f"delta_control_{m}"], row[f"delta_control_{m}_lo"], row[f"delta_control_{m}_hi"] = interval
+    deltas = pairs[f"delta_control_{metric}"]
+    row["control_pairs"] = len(pairs)
+    row["control_sd"] = float(deltas.std(ddof=1)) if len(deltas) >= 2 else np.nan
+    row["p_control"] = family.paired_t(deltas)[1] if len(pairs) else np.nan
     return row
 
 
@@ -199,25 +220,32 @@ def family_columns(frame: pd.DataFrame, metric: str, correction: str, alpha: flo
     (``correction``), ``verdict`` from it, the interval of Δ at the level each comparison was
     tested at (``family_lo``, ``family_hi``, ``family_confidence``), and the smallest Δ the
     config's seeds detect at the family's threshold with 80 % power from the paired spread pooled
-    over the table (``min_detectable_delta``)."""
-    from scipy import stats
+    over the table (``min_detectable_delta``).
 
+    With wider baselines (``p_control``: each config against the control curve), those
+    comparisons join the same family: one correction over both kinds (``p_control_adjusted``,
+    ``verdict_control``, ``control_lo``, ``control_hi``, ``control_confidence``)."""
     family.check(correction, alpha)
     frame = frame.copy()
-    frame["p_adjusted"] = family.adjust(frame["p_value"], correction)
-    levels = family.interval_levels(frame["p_value"], frame["p_adjusted"], correction, alpha)
-    n = frame["pairs"].to_numpy(dtype=float)
-    mean, sd = frame[f"delta_{metric}"].to_numpy(dtype=float), frame["delta_sd"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.isf(levels / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
-    frame["family_lo"], frame["family_hi"], frame["family_confidence"] = mean - half, mean + half, 1 - levels
+    kinds = [("p_value", "delta", "delta_sd", "pairs")]
+    if "p_control" in frame:
+        kinds.append(("p_control", "delta_control", "control_sd", "control_pairs"))
+    p = np.concatenate([frame[k[0]].to_numpy(dtype=float) for k in kinds])
+    adjusted = family.adjust(p, correction)
+    levels = family.interval_levels(p, adjusted, correction, alpha)
+    size = len(frame)
+    for j, (p_key, delta, sd_key, pairs_key) in enumerate(kinds):
+        part = slice(j * size, (j + 1) * size)
+        decided = _decided(frame, metric, adjusted[part], levels[part], alpha, (p_key, delta, sd_key, pairs_key))
+        if j == 0:
+            frame["p_adjusted"] = adjusted[part]
+            frame["family_lo"], frame["family_hi"], frame["family_confidence"] = decided["interval"]
+            frame["verdict"] = np.where(decided["tested"], decided["verdict"], frame["verdict"].to_numpy(dtype=object))
+        else:
+            frame["p_control_adjusted"] = adjusted[part]
+            frame["control_lo"], frame["control_hi"], frame["control_confidence"] = decided["interval"]
+            frame["verdict_control"] = np.where(decided["tested"], decided["verdict"], "")
     tested = np.isfinite(frame["p_value"].to_numpy(dtype=float))
-    decided = frame["p_adjusted"].to_numpy(dtype=float) <= alpha
-    frame["verdict"] = np.where(
-        tested,
-        np.where(decided & (mean > 0), BETTER, np.where(decided & (mean < 0), WORSE, NO_EVIDENCE)),
-        frame["verdict"].to_numpy(dtype=object),
-    )
     estimate = family_power(frame, correction, alpha)
     spread, level = (estimate.sd, estimate.level) if estimate else (np.nan, np.nan)
     frame["min_detectable_delta"] = power.per_config(frame["pairs"], spread, level).where(tested)
@@ -225,12 +253,39 @@ def family_columns(frame: pd.DataFrame, metric: str, correction: str, alpha: flo
     return frame
 
 
+def _decided(
+    frame: pd.DataFrame,
+    metric: str,
+    adjusted: np.ndarray,
+    levels: np.ndarray,
+    alpha: float,
+    keys: tuple[str, str, str, str],
+) -> dict[str, object]:
+    """One kind of comparison of the family: which rows are tested, their verdict from the
+    adjusted p-value, and the interval of Δ at each row's level."""
+    from scipy import stats
+
+    p_key, delta, sd_key, pairs_key = keys
+    n = frame[pairs_key].to_numpy(dtype=float)
+    mean, sd = frame[f"{delta}_{metric}"].to_numpy(dtype=float), frame[sd_key].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = stats.t.isf(levels / 2, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+    tested = np.isfinite(frame[p_key].to_numpy(dtype=float))
+    rejected = adjusted <= alpha
+    verdict = np.where(rejected & (mean > 0), BETTER, np.where(rejected & (mean < 0), WORSE, NO_EVIDENCE))
+    return {"tested": tested, "verdict": verdict, "interval": (mean - half, mean + half, 1 - levels)}
+
+
 def family_power(configs: pd.DataFrame, correction: str, alpha: float) -> power.Estimate | None:
     """The table's power estimate (``power.estimate``) from its tested configs' paired spreads."""
     if configs.empty or "p_value" not in configs:
         return None
     tested = configs[np.isfinite(configs["p_value"].to_numpy(dtype=float))]
-    return power.estimate(tested["delta_sd"], tested["pairs"], len(tested), correction, alpha)
+    against_control = (
+        int(np.isfinite(configs["p_control"].to_numpy(dtype=float)).sum()) if "p_control" in configs else 0
+    )
+    m = len(tested) + against_control  # the comparisons against the control curve are in the family too
+    return power.estimate(tested["delta_sd"], tested["pairs"], m, correction, alpha)
 
 
 def _is_baseline(run: pd.Series) -> bool:

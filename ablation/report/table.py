@@ -18,7 +18,8 @@ def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFra
     """One text row per config: mean ± half-width of the 95 % interval over seeds, the paired
     difference to the baseline with its interval at the level it was tested at (``CI level``),
     raw and adjusted p-values of the paired t-test, the smallest Δ these seeds detect, the
-    verdict, the image bootstrap of a single seed (information only), and the costs. Columns
+    verdict, with wider baselines in the table the same against the control curve
+    (``report.control``), the image bootstrap of a single seed (information only), and the costs. Columns
     nobody logged are left out."""
     out = pd.DataFrame(
         {"config": configs["name"], "seeds": [f"{n}/{s}" for n, s in zip(configs["n"], configs["seeds"])]}
@@ -32,6 +33,10 @@ def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFra
     out[f"p / p adj ({correction})"] = [_p(r) for _, r in configs.iterrows()]
     out["min detectable Δ"] = [f"{v:.3f}" if _finite(v) else "" for v in configs["min_detectable_delta"]]
     out["verdict"] = configs["verdict"]
+    if f"delta_control_{metric}" in configs and configs[f"delta_control_{metric}"].notna().any():
+        out["Δ vs control [CI]"] = [_delta(r, metric, "delta_control", "control") for _, r in configs.iterrows()]
+        out["p / p adj vs control"] = [_p(r, "p_control", "p_control_adjusted") for _, r in configs.iterrows()]
+        out["verdict vs control"] = configs["verdict_control"].fillna("")
     if configs["boot_lo"].notna().any():
         out["1 seed: val-image bootstrap"] = [_bootstrap(r) for _, r in configs.iterrows()]
     out["params (M)"] = [_number(v / 1e6, 3) for v in configs["params"]]
@@ -68,17 +73,17 @@ def power_line(summary: Summary) -> str:
     return estimate.sentence(summary.metric)
 
 
-def _delta(row: pd.Series, metric: str) -> str:
-    if row["verdict"] == "baseline":
+def _delta(row: pd.Series, metric: str, delta: str = "delta", interval: str = "family") -> str:
+    if row["verdict"] == "baseline" and delta == "delta":
         return "0"
-    mean, lo, hi = row[f"delta_{metric}"], row["family_lo"], row["family_hi"]
+    mean, lo, hi = row[f"{delta}_{metric}"], row[f"{interval}_lo"], row[f"{interval}_hi"]
     if not _finite(mean):
         return "-"
     return f"{mean:+.3f}" if not _finite(lo) else f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
-def _p(row: pd.Series) -> str:
-    return f"{_pvalue(row['p_value'])} / {_pvalue(row['p_adjusted'])}" if _finite(row["p_value"]) else ""
+def _p(row: pd.Series, raw: str = "p_value", adjusted: str = "p_adjusted") -> str:
+    return f"{_pvalue(row[raw])} / {_pvalue(row[adjusted])}" if _finite(row[raw]) else ""
 
 
 def _pvalue(p: float) -> str:

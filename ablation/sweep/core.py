@@ -26,7 +26,7 @@ from omegaconf import DictConfig
 
 from ablation.config.grid import GridEntry
 from ablation.job.claim import BUSY, DONE, RESUME, Owner, Timing, alive, decide
-from ablation.plan.planner import COLUMNS, PlanRow, plan
+from ablation.plan.planner import COLUMNS, NOT_TRANSFERRED, PlanRow, plan
 from ablation.track import FAILED, FINISHED, KILLED, RUNNING, SKIPPED, Store
 from ablation.track.schema import (
     COMMAND,
@@ -186,6 +186,9 @@ def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) 
     """Plan every entry; one that cannot train stops the sweep before anything trains."""
     rows = plan(entries, plan_dir, preflight)
     onnx_warnings([r for r in rows if r.ok])
+    for row in rows:  # a wider baseline (control=width) cannot take the base checkpoint: said, not silent
+        if row.ok and row.weights_transferred == NOT_TRANSFERRED:
+            print(f"[ablation] {row.name}: train.weights {NOT_TRANSFERRED}; it trains from its own initialisation")
     bad = [r for r in rows if not r.ok]
     if bad:
         lines = "\n".join(f"FAILED {r.name}: {r.error}" for r in bad)

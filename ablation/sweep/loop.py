@@ -65,10 +65,14 @@ def _sweep(
     plan_only: bool,
 ) -> list[Sequence[Any]]:
     from ablation.job.claim import Timing
+    from ablation.plan.control import with_controls
     from ablation.plan.planner import plan
     from ablation.sweep.rounds import print_prior, rounds
 
     entries = expand(str(config.hydra.job.config_name), arguments, compose_with)
+    entries, controls = with_controls(entries, str(config.hydra.job.config_name), compose_with)
+    for control in controls:  # the wider baselines and the GFLOPs they reach
+        print(control.line())
     # The store is checked once, before anything else reads it (the power estimate does): an
     # unreachable server is refused in seconds, not after MLflow's minutes of retries.
     if plan_only:

@@ -21,6 +21,7 @@ PARENT_RUN_ID = "mlflow.parentRunId"
 # Config run: its identity (``ablation.config.grid.GridEntry``)
 CONFIG_HASH, GROUP_HASH, BASELINE_HASH = "config_hash", "group_hash", "baseline_hash"
 MODEL, ATTENTION, PLACEMENT, SEED = "model", "attention", "placement", "seed"  # tags and params
+CONTROL = "control"  # tag of a control config: "width" for a wider baseline (model.widen)
 FINGERPRINT_KINDS = ("code", "packages", "data", "files")  # ablation.config.fingerprint.KINDS
 
 

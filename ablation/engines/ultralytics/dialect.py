@@ -32,6 +32,15 @@ class UltralyticsDialect(Dialect):
         depth, width, max_channels = scales[scale]
         return Multiples(float(depth), float(width), int(max_channels))
 
+    def explicit_widths(self, header: Mapping[str, Any], widest: int) -> dict[str, Any]:
+        scales = header.get("scales")
+        if not scales:
+            return super().explicit_widths(header, widest)
+        scaling = self.multiples(header)
+        table = {k: list(v) for k, v in scales.items()}
+        table[header["scale"]] = [scaling.depth, 1.0, max(scaling.max_channels or 0, widest)]
+        return {**header, "scales": table}
+
 
 ULTRALYTICS = UltralyticsDialect(
     family="Ultralytics",

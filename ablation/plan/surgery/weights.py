@@ -194,6 +194,10 @@ class Transfer:
         """``transferred/base tensors``, as logged (upstream logs ``Transferred a/b`` likewise)."""
         return f"{len(self.moved)}/{self.total}"
 
+    def reshaped(self) -> list[str]:
+        """The base tensors left out because the new model's tensor has another shape."""
+        return [key for key, why in self.skipped.items() if why.startswith("shape ")]
+
     def report(self) -> str:
         """The artifact: tensors not transferred with the reason, then the renamed ones."""
         lines = [f"# {self.count} base tensors transferred; not transferred ({len(self.skipped)}):"]
