@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ablation.engines import Dialect, engine
-from ablation.engines.dialect import Multiples
+from ablation.engines.dialect import AttentionHost, Multiples
 from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, PlacementError, apply
@@ -38,8 +38,7 @@ OTHER = dataclasses.replace(
     detect=("Head",),
     csp_blocks=("Csp",),
     pools=("Pool",),
-    attention_host="Csp",
-    attention_block="CspAttn",
+    attention_hosts={"Csp": AttentionHost("CspAttn", (None, True))},
 )
 
 
