@@ -123,3 +123,14 @@ def test_the_m_scale_keeps_the_package_s_c3k_blocks(tmp_path: Path) -> None:
     built, base = ENG.build_model(result.spec.write(tmp_path / "yolo11m-simam.yaml")), ENG.build_model(path)
     assert {k: v.shape for k, v in built.state_dict().items()} == {k: v.shape for k, v in base.state_dict().items()}
     assert type(built.model[2].m[0]).__name__ == "C3k" and type(built.model[2]).__name__ == "C3k2Attention"
+
+
+@pytest.mark.parametrize("model", ["yolov8n", "yolo11n"])
+def test_the_placement_map_s_hosts_and_widths(model: str, bases: dict[str, tuple[ModelSpec, torch.nn.Module]]) -> None:
+    """docs/engines.md: the host layers of scope all and their hidden widths at scale n."""
+    spec, base = bases[model]
+    hosts = Placement.from_config({"name": "c3_inside"}).replace_c3(spec)
+    assert hosts == ([2, 4, 6, 8, 12, 15, 18, 21] if model == "yolov8n" else [2, 4, 6, 8, 13, 16, 19, 22])
+    assert [base.model[i].c for i in hosts] == [16, 32, 64, 128, 64, 32, 64, 128]
+    neck = Placement.from_config({"name": "c3_inside", "scope": "neck"}).replace_c3(spec)
+    assert neck == hosts[4:]

@@ -13,7 +13,9 @@ from ablation.engines import engine
 from ablation.plan.planner import PlanRow, plan
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.weights import read_checkpoint
+from ablation.data.synthetic import SyntheticSpec, ensure
 from tests.checkpoints import randomized, save_like_ultralytics
+from tests.engines.ultralytics.conftest import run_script
 
 ENG = engine("ultralytics")
 NC = 5  # the synthetic set's classes
@@ -64,7 +66,7 @@ def test_every_base_tensor_arrives_unchanged_in_the_planned_model(
     rows = {r.name: r for r in plan_with(path, tmp_path, "attention=se", f"placement={placement}")}
     name = "yolo11n-se-after_c3" if placement == "after_c3" else "yolo11n-se-c3_inside-bottleneck_in-all"
     row = rows[name]
-    assert row.error == "" and row.weights_transferred == f"{len(base)}/{len(base)}"
+    assert len(base) == 499 and row.error == "" and row.weights_transferred == "499/499"
     report = (tmp_path / f"{name}.weights.txt").read_text().splitlines()
     assert report[0] == f"# {len(base)}/{len(base)} base tensors transferred; not transferred (0):"
     index_map = apply(
@@ -123,3 +125,25 @@ def test_a_checkpoint_of_another_scale_is_the_plan_s_error(tmp_path: Path) -> No
         f"checkpoint {path} does not match model yolo11n (layer 0: model.0.conv.weight is [32, 3, 3, 3] in the "
         "checkpoint, [16, 3, 3, 3] in yolo11n); pass a checkpoint of the base model."
     }
+
+
+@pytest.mark.slow  # trains one epoch in a subprocess
+@pytest.mark.parametrize("placement", ["after_c3", "c3_inside"])
+def test_the_trainer_starts_from_the_transferred_tensors(
+    placement: str, yolo11n: tuple[Path, dict[str, torch.Tensor]], tmp_path: Path
+) -> None:
+    """The job's path: the plan's start checkpoint as the engine's ``weights`` option."""
+    path, base = yolo11n
+    rows = plan_with(path, tmp_path / "plan", "attention=se", f"placement={placement}")
+    row = next(r for r in rows if r.attention == "se")
+    data = ensure(tmp_path / "data", SyntheticSpec(train=16, val=8, imgsz=64, seed=0))
+    plan_dir = tmp_path / "plan"
+    out = run_script("pretrained", data, tmp_path / "train", plan_dir / row.yaml, plan_dir / row.weights, cwd=tmp_path)
+    assert out["epochs"] == 1 and "Transferred 499/" in out["stderr"]
+    start = torch.load(out["start"])
+    index_map = apply(
+        ModelSpec.load(ENG.model_yaml("yolo11n"), ENG.dialect), "se", {}, Placement(kind=placement)
+    ).index_map
+    for key, value in base.items():
+        new = f"model.{index_map[int(key.split('.')[1])]}.{key.split('.', 2)[2]}"
+        assert torch.equal(start[new], value), key
