@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from ablation.config.grid import expand
+from ablation.data.synthetic import SyntheticSpec, ensure
 from ablation.engines import engine
 from ablation.plan.planner import PlanRow, plan
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.weights import read_checkpoint
-from ablation.data.synthetic import SyntheticSpec, ensure
 from tests.checkpoints import randomized, save_like_ultralytics
 from tests.engines.ultralytics.conftest import run_script
 
