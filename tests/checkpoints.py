@@ -1,4 +1,5 @@
-"""Base-model checkpoints written the way upstream's train.py writes them, for weight-transfer tests."""
+"""Base-model checkpoints written the way upstream's train.py (and ultralytics' trainer) writes
+them, for weight-transfer tests."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ def random_base(model: str, nc: int, seed: int = 0) -> nn.Module:
     """The base model with every tensor drawn at random (so that no two layers share values), yet
     trainable: small weights, positive running variances; floats exact in FP16, as upstream saves."""
     torch.manual_seed(seed)
-    built = build_model(model_yaml(model), nc)
+    return randomized(build_model(model_yaml(model), nc), seed)
+
+
+def randomized(built: nn.Module, seed: int = 0) -> nn.Module:
+    """``built`` with every tensor drawn at random as ``random_base`` draws them (anchors kept)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for key, tensor in built.state_dict().items():
@@ -53,5 +58,27 @@ def save_like_upstream(model: nn.Module, path: Path, during_training: bool = Fal
         }
     else:
         checkpoint = {"epoch": -1, "best_fitness": None, "model": half, "ema": None, "updates": None, "optimizer": None}
+    torch.save(checkpoint, path)
+    return path
+
+
+def save_like_ultralytics(model: nn.Module, path: Path, during_training: bool = False) -> Path:
+    """As ultralytics' trainer writes a checkpoint (``save_model``): ``model`` None and the FP16
+    EMA in ``ema`` (here the model itself), with optimizer, epoch and ``train_args``; otherwise
+    as its ``strip_optimizer`` leaves best.pt after training (the EMA moved into ``model``)."""
+    half = copy.deepcopy(model).half()
+    common = {"best_fitness": None, "train_args": {"task": "detect", "imgsz": 64}, "version": "8.4.190"}
+    if during_training:
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        checkpoint = {
+            **common,
+            "epoch": 2,
+            "model": None,
+            "ema": half,
+            "updates": 6,
+            "optimizer": optimizer.state_dict(),
+        }
+    else:
+        checkpoint = {**common, "epoch": -1, "model": half, "ema": None, "updates": None, "optimizer": None}
     torch.save(checkpoint, path)
     return path

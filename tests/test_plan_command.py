@@ -196,17 +196,16 @@ def test_every_attention_at_every_placement_plans_on_yolov5n_and_yolov5s(tmp_pat
     assert all(int(r["params"]) > 0 and float(r["gflops"]) > 0 for r in rows if not r["error"])
 
 
-def test_ultralytics_models_plan_and_refuse_c3_inside(tmp_path: Path) -> None:
-    from ablation.config.compose import ConfigError
-
-    args = ["model=yolo11n,yolov8n", "attention=se", "placement=neck,backbone_end", "preflight.workers=1"]
+def test_ultralytics_models_plan_at_every_placement(tmp_path: Path) -> None:
+    args = ["model=yolo11n,yolov8n", "attention=se", "placement=neck,backbone_end,c3_inside", "preflight.workers=1"]
     assert plan_command(args, tmp_path) == 0
     rows = {r["name"]: r for r in read_plan(tmp_path)}
-    assert len(rows) == 6 and not any(r["error"] for r in rows.values())
+    assert len(rows) == 8 and not any(r["error"] for r in rows.values())
     assert int(rows["yolo11n-se-neck"]["params"]) > int(rows["yolo11n-none"]["params"])
     assert rows["yolov8n-se-backbone_end"]["layers"] == "24"  # 23 + SE after SPPF
-    with pytest.raises(ConfigError, match="c3_inside is not available on Ultralytics models yet"):
-        expand("plan", ["model=yolo11n", "attention=se", "placement=c3_inside", f"out={tmp_path / 'c3'}"])
+    # SE on the bottleneck input of each of yolov8n's 8 C2f blocks (hidden widths 16..128): 6481 parameters
+    inside = rows["yolov8n-se-c3_inside-bottleneck_in-all"]
+    assert int(inside["params"]) == int(rows["yolov8n-none"]["params"]) + 6481 and inside["layers"] == "23"
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -25,12 +25,23 @@ class Multiples:
 
 
 @dataclass(frozen=True)
+class AttentionHost:
+    """A block ``c3_inside`` rewrites: the attention-carrying block that replaces it and the
+    host's leading arguments that block keeps, each with its default when a row omits it (None:
+    always present); the attention's name, point and arguments follow them."""
+
+    block: str
+    args: tuple[Any, ...] = (None,)
+
+
+@dataclass(frozen=True)
 class Dialect:
     """The module names of one engine's model yamls and the rules its model parser applies.
 
-    Everything is data except three hooks a dialect may override in a subclass: ``multiples``
-    (where a yaml keeps its scaling), ``channels`` (the width rule) and the argument layout of the
-    attention-carrying block (``block_args``, ``block_attention``).
+    Everything is data except the hooks a dialect may override in a subclass: ``multiples``
+    (where a yaml keeps its scaling), ``channels`` (the width rule), the argument layout of the
+    attention-carrying blocks (``block_args``, ``block_attention``, ``host_arguments``) and
+    ``checkpoint_classes`` (a checkpoint's class count, read from its head's tensors).
     """
 
     #: the model family, in error sentences ("... is not a YOLOv5 model yaml")
@@ -52,13 +63,9 @@ class Dialect:
     csp_blocks: tuple[str, ...]
     #: the pooling modules ``before_sppf`` goes before, in the order an error names them
     pools: tuple[str, ...]
-    #: the block ``c3_inside`` rewrites and its attention-carrying replacement ("" for both: the
-    #: engine has none yet, and ``c3_inside`` is refused at planning)
-    attention_host: str
-    attention_block: str
-    #: the host's leading arguments the attention block keeps, each with its default when a row
-    #: omits it (None: always present); the attention's name, point and arguments follow them
-    host_args: tuple[Any, ...] = (None,)
+    #: the blocks ``c3_inside`` rewrites, by module name, with their attention-carrying
+    #: replacements (empty: the engine has none, and ``c3_inside`` is refused at planning)
+    attention_hosts: Mapping[str, AttentionHost] = field(default_factory=dict)
     #: modules that trade resolution for channels by their first argument ``g``: space-to-depth
     #: (channels x g², stride x g) and depth-to-space (channels / g², stride / g)
     space_to_depth: frozenset[str] = frozenset()
@@ -85,16 +92,37 @@ class Dialect:
         out[self.width_key] = 1.0
         return out
 
-    def block_args(self, host: list[Any], attention: str, point: str, attention_args: list[Any]) -> list[Any]:
-        """The attention block's yaml args for a host row's ``host`` args."""
-        kept = [host[i] if i < len(host) else default for i, default in enumerate(self.host_args)]
+    def host_of(self, block: str) -> str:
+        """The host module an attention block replaces ("" when ``block`` is none)."""
+        return next((name for name, host in self.attention_hosts.items() if host.block == block), "")
+
+    def block_args(
+        self, host: str, args: list[Any], attention: str, point: str, attention_args: list[Any]
+    ) -> list[Any]:
+        """The attention block's yaml args for a row of module ``host`` with ``args``."""
+        layout = self.attention_hosts[host].args
+        kept = [args[i] if i < len(args) else default for i, default in enumerate(layout)]
         return [*kept, attention, point, *attention_args]
 
-    def block_attention(self, args: list[Any]) -> tuple[str, list[Any]]:
-        """The attention block's (attention name, attention args) from its yaml args."""
-        n = len(self.host_args)
+    def block_attention(self, block: str, args: list[Any]) -> tuple[str, list[Any]]:
+        """An attention block's (attention name, attention args) from its yaml args."""
+        n = len(self.attention_hosts[self.host_of(block)].args)
         return str(args[n]), list(args[n + 2 :])
+
+    def host_arguments(self, block: str, args: list[Any]) -> list[Any]:
+        """An attention block's yaml args without the attention: the host row's args."""
+        return list(args[: len(self.attention_hosts[self.host_of(block)].args)])
 
     def carries(self, base: str, new: str) -> bool:
         """Whether a layer of class ``new`` takes the weights of a base layer of class ``base``."""
-        return new == base or (base, new) == (self.attention_host, self.attention_block)
+        return new == base or (base in self.attention_hosts and self.attention_hosts[base].block == new)
+
+    def checkpoint_classes(self, state: Mapping[str, Any], detect: int) -> int | None:
+        """The class count of a checkpoint's detection head at layer ``detect`` (None: unknown).
+
+        YOLOv5's anchor-based Detect: its output convolutions have ``anchors per level · (5 + nc)``
+        channels. A dialect whose head is laid out otherwise overrides this."""
+        anchors, head = state.get(f"model.{detect}.anchors"), state.get(f"model.{detect}.m.0.weight")
+        if anchors is None or head is None or anchors.dim() != 3:
+            return None
+        return int(head.shape[0] // anchors.shape[1] - 5)

@@ -188,7 +188,8 @@ def _check_weights(entry: GridEntry, row: PlanRow, checkpoints: Checkpoints) -> 
     if key not in checkpoints:
         try:
             eng = engine_of(entry.cfg)
-            checkpoints[key] = check_base(read_checkpoint(key[0], eng.name), key[1], key[0], entry.model, eng.dialect)
+            state = read_checkpoint(key[0], eng.name)
+            checkpoints[key] = check_base(state, key[1], key[0], entry.model, eng.dialect, eng.name)
         except CheckpointError as err:
             checkpoints[key] = err
     if isinstance(checkpoints[key], CheckpointError):

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ablation.engines import Dialect, engine
-from ablation.engines.dialect import Multiples
+from ablation.engines.dialect import AttentionHost, Multiples
 from ablation.engines.yolov5.dialect import YOLOV5
 from ablation.engines.yolov5.paths import model_yaml
 from ablation.plan.surgery import ModelSpec, Placement, PlacementError, apply
@@ -38,8 +38,7 @@ OTHER = dataclasses.replace(
     detect=("Head",),
     csp_blocks=("Csp",),
     pools=("Pool",),
-    attention_host="Csp",
-    attention_block="CspAttn",
+    attention_hosts={"Csp": AttentionHost("CspAttn", (None, True))},
 )
 
 
@@ -58,6 +57,13 @@ def test_another_dialect_places_as_yolov5_does(placement: dict) -> None:
     assert [l.args for l in other.spec.layers] == [l.args for l in ours.spec.layers]
     names = {**NAMES, "C3Attn": "CspAttn"}
     assert [l.module for l in other.spec.layers] == [names.get(l.module, l.module) for l in ours.spec.layers]
+
+
+def test_c3_inside_is_refused_in_one_sentence_by_a_dialect_without_attention_hosts() -> None:
+    data = yaml.safe_load(model_yaml("yolov5s").read_text())
+    spec = ModelSpec.from_dict(renamed(data), dataclasses.replace(OTHER, attention_hosts={}))
+    with pytest.raises(PlacementError, match=r"^placement c3_inside is not available on Other models yet; choose "):
+        apply(spec, "se", {}, Placement(kind="c3_inside"))
 
 
 def test_placement_errors_name_the_dialect_s_modules() -> None:

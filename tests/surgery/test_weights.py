@@ -262,4 +262,6 @@ def test_the_start_checkpoint_is_a_fresh_start(checked: BaseWeights, tmp_path: P
     with compat.trusted_checkpoints(tmp_path):
         ckpt = torch.load(tmp_path / "start.pt")
     assert (ckpt["epoch"], ckpt["optimizer"], ckpt["ema"], ckpt["best_fitness"]) == (-1, None, None, None)
-    assert {type(m) for m in ckpt["model"].modules()} == {torch.nn.Module}  # unpickling needs torch only
+    # unpickling needs torch only; the layers are an nn.Sequential, as ultralytics' loader indexes them
+    assert {type(m) for m in ckpt["model"].modules()} == {torch.nn.Module, torch.nn.Sequential}
+    assert type(ckpt["model"].model) is torch.nn.Sequential

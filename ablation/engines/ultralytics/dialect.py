@@ -4,7 +4,9 @@ plain data and one hook, no import of the package.
 Its yamls keep their scaling in a ``scales:`` table (``[depth, width, max_channels]`` per scale
 letter) selected by ``scale:`` (``models.model_yaml`` writes it), older ones (v3, v5, v6) in
 ``depth_multiple``/``width_multiple``; widths are ``make_divisible(min(c, max_channels) * width,
-8)``. There is no attention-carrying CSP block for ``c3_inside`` yet: the placement is refused.
+8)``. ``c3_inside`` turns ``C2f`` and ``C3k2`` rows into ``C2fAttention`` and ``C3k2Attention``
+(``csp_attn``), which keep every argument of the host row (defaults filled in), then the
+attention's name, its point and its arguments.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ablation.engines.dialect import Dialect, Multiples
+from ablation.engines.dialect import AttentionHost, Dialect, Multiples
 
 
 class UltralyticsDialect(Dialect):
-    """``multiples`` reads ``scales:`` at ``scale:`` (else the two multiples, default 1.0, no cap)."""
+    """``multiples`` reads ``scales:`` at ``scale:`` (else the two multiples, default 1.0, no cap);
+    ``checkpoint_classes`` reads the anchor-free head."""
 
     def multiples(self, header: Mapping[str, Any]) -> Multiples:
         scales = header.get("scales")
@@ -40,6 +43,13 @@ class UltralyticsDialect(Dialect):
         table = {k: list(v) for k, v in scales.items()}
         table[header["scale"]] = [scaling.depth, 1.0, max(scaling.max_channels or 0, widest)]
         return {**header, "scales": table}
+
+    def checkpoint_classes(self, state: Mapping[str, Any], detect: int) -> int | None:
+        """The anchor-free ``Detect``: the last convolution of its first class branch
+        (``cv3.0.<last>``) has ``nc`` output channels, in the legacy (v8) and current heads alike."""
+        prefix = f"model.{detect}.cv3.0."
+        convs = [v for k, v in state.items() if k.startswith(prefix) and k.endswith(".weight") and v.dim() == 4]
+        return int(convs[-1].shape[0]) if convs else None
 
 
 ULTRALYTICS = UltralyticsDialect(
@@ -82,6 +92,8 @@ ULTRALYTICS = UltralyticsDialect(
             "SCDown",
             "C2fCIB",
             "A2C2f",
+            "C2fAttention",  # ours (csp_attn): the width of the host they replace
+            "C3k2Attention",
         }
     ),
     concat="Concat",
@@ -104,6 +116,9 @@ ULTRALYTICS = UltralyticsDialect(
     ),
     csp_blocks=("C3k2", "C2f", "C3", "C3x", "C3TR", "C3Ghost", "C2fCIB", "A2C2f", "RepC3", "C2", "C1", "BottleneckCSP"),
     pools=("SPPF", "SPP", "SPPELAN"),
-    attention_host="",  # no attention-carrying C2f/C3k2 yet: c3_inside is refused (Placement.check)
-    attention_block="",
+    attention_hosts={
+        # C3k2(c1, c2, n, c3k, e, attn, g, shortcut) and C2f(c1, c2, n, shortcut, g, e): their yaml args
+        "C3k2": AttentionHost("C3k2Attention", (None, False, 0.5, False, 1, True)),
+        "C2f": AttentionHost("C2fAttention", (None, False, 1, 0.5)),
+    },
 )

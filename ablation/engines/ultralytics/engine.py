@@ -52,9 +52,12 @@ class Ultralytics:
 
         offline.install()  # before the package's first import: its config folder, settings, fonts
         from ablation.attention import ATTENTION
-        from ablation.engines.ultralytics.registration import register
+        from ablation.engines.ultralytics.csp_attn import BLOCKS
+        from ablation.engines.ultralytics.dialect import ULTRALYTICS
+        from ablation.engines.ultralytics.registration import install_blocks, register
 
-        self._registered.extend(register({e.cls.__name__: e.cls for e in ATTENTION}))
+        self._registered.extend(register({**{e.cls.__name__: e.cls for e in ATTENTION}, **BLOCKS}))
+        install_blocks(BLOCKS, ULTRALYTICS)
         return self._registered
 
     def launch_environ(self, also: tuple[str, ...] = ()) -> dict[str, str]:

@@ -3,7 +3,7 @@ of upstream."""
 
 from __future__ import annotations
 
-from ablation.engines.dialect import Dialect
+from ablation.engines.dialect import AttentionHost, Dialect
 
 YOLOV5 = Dialect(
     family="YOLOv5",
@@ -38,9 +38,8 @@ YOLOV5 = Dialect(
     detect=("Detect", "Segment"),
     csp_blocks=("C3", "C3x", "C3TR", "C3Ghost", "C3SPP", "BottleneckCSP"),
     pools=("SPPF", "SPP"),
-    attention_host="C3",
-    attention_block="C3Attn",  # C3Attn(c1, c2, n, shortcut, attention, point, *attention_args)
-    host_args=(None, True),  # C3's c2 and shortcut (default True)
+    # C3Attn(c1, c2, n, shortcut, attention, point, *attention_args): C3's c2 and shortcut (default True)
+    attention_hosts={"C3": AttentionHost("C3Attn", (None, True))},
     space_to_depth=frozenset({"Contract"}),
     depth_to_space=frozenset({"Expand"}),
 )

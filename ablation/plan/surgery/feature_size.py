@@ -69,8 +69,8 @@ def input_sides(cfg: Any, max_stride: int) -> dict[str, int]:
 
 def _bounded(module: str, args: list[Any], dialect: Dialect) -> tuple[str, int] | None:
     """(registry name, largest side) of an attention layer with ``MAX_SIDE_ARG``, else None."""
-    if module == dialect.attention_block:  # [*host args, attention, point, *attention args]
-        module, attention_args = dialect.block_attention(args)
+    if dialect.host_of(module):  # [*host args, attention, point, *attention args]
+        module, attention_args = dialect.block_attention(module, args)
         args = [None, *attention_args]
     try:
         entry = ATTENTION.get(module)

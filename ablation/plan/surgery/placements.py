@@ -64,7 +64,7 @@ class Placement:
 
     def check(self, dialect: Dialect) -> None:
         """Refuse a kind the model's dialect cannot carry out (``c3_inside`` without an attention block)."""
-        if self.kind == "c3_inside" and not dialect.attention_host:
+        if self.kind == "c3_inside" and not dialect.attention_hosts:
             others = [k for k in KINDS if k not in ("c3_inside", "custom")]
             raise PlacementError(
                 f"placement c3_inside is not available on {dialect.family} models yet; choose "
@@ -82,14 +82,16 @@ class Placement:
         }[self.kind](spec)
 
     def replace_c3(self, spec: ModelSpec) -> list[int]:
-        """Indices of the host layers (C3) that become the attention block (``C3Attn``) (``c3_inside``)."""
+        """Indices of the host layers (C3; C2f, C3k2) that become their attention blocks (``C3Attn``)
+        (``c3_inside``)."""
         self.check(spec.dialect)
-        host = spec.dialect.attention_host
+        hosts = spec.dialect.attention_hosts
         sections = {"backbone": ("backbone",), "neck": ("head",), "all": ("backbone", "head")}[self.scope]
-        found = [i for i, l in enumerate(spec.layers) if l.module == host and l.section in sections]
+        found = [i for i, l in enumerate(spec.layers) if l.module in hosts and l.section in sections]
         if not found:
             raise PlacementError(
-                f"placement c3_inside found no {host} layer in scope '{self.scope}'; choose another scope or placement."
+                f"placement c3_inside found no {' or '.join(hosts)} layer in scope '{self.scope}'; "
+                "choose another scope or placement."
             )
         return found
 

@@ -47,16 +47,17 @@ def insert_after(spec: ModelSpec, after: list[int], entry: Entry, kwargs: dict[s
 
 
 def replace_c3(spec: ModelSpec, indices: list[int], entry: Entry, kwargs: dict[str, Any], point: str) -> SurgeryResult:
-    """Turn the host layers (C3) at ``indices`` into the dialect's attention block (``C3Attn``)
+    """Turn the host layers (C3) at ``indices`` into the dialect's attention blocks (``C3Attn``)
     with the attention at ``point``."""
     dialect, layers = spec.dialect, list(spec.layers)
-    host, block = dialect.attention_host, dialect.attention_block
+    hosts = sorted({layers[i].module for i in indices})
     for i in indices:
         layer = layers[i]
         attention_args = entry.positional_args(0, kwargs)[1:]
-        args = dialect.block_args(layer.args, entry.cls.__name__, point, attention_args)
-        layers[i] = replace(layer, module=block, args=args, note=f"{host} with {entry.cls.__name__} at {point}")
-    note = f"{entry.name} inside {host} layers {indices} at {point}"
+        args = dialect.block_args(layer.module, layer.args, entry.cls.__name__, point, attention_args)
+        block = dialect.attention_hosts[layer.module].block
+        layers[i] = replace(layer, module=block, args=args, note=f"{layer.module} with {entry.cls.__name__} at {point}")
+    note = f"{entry.name} inside {'/'.join(hosts)} layers {indices} at {point}"
     return SurgeryResult(spec.with_layers(layers, note=note), {i: i for i in range(len(layers))}, [])
 
 

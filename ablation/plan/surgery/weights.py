@@ -124,38 +124,35 @@ class BaseWeights:
     nc: int
     layer_types: tuple[type, ...]  # the base model's layer classes, by index
     dialect: Dialect  # the base yaml's: which new layer classes take a base layer's tensors
+    engine: str | None = None  # the engine that builds the base and the new models (None: the default)
 
 
 def check_base(
-    state: dict[str, torch.Tensor], base_yaml: str | Path, path: str, model: str, dialect: Dialect
+    state: dict[str, torch.Tensor],
+    base_yaml: str | Path,
+    path: str,
+    model: str,
+    dialect: Dialect,
+    engine_name: str | None = None,
 ) -> BaseWeights:
-    """``state`` must be the base model's (``model``, built from ``base_yaml`` in ``dialect``): the
-    same tensors, the same shapes; only the class count may differ (it is read from the
-    checkpoint's Detect)."""
+    """``state`` must be the base model's (``model``, built from ``base_yaml`` in ``dialect`` by the
+    engine ``engine_name``): the same tensors, the same shapes; only the class count may differ (the
+    dialect reads it from the checkpoint's detection head)."""
     from ablation.plan.preflight import build_model
 
-    detect = _detect_index(state)
-    nc = _checkpoint_nc(state, detect)
-    base = build_model(base_yaml, nc)
+    nc = dialect.checkpoint_classes(state, _detect_index(state))
+    base = build_model(base_yaml, nc, engine_name)
     mismatch = _first_mismatch(state, base.state_dict(), model)
     if mismatch:
         raise CheckpointError(
             f"checkpoint {path} does not match model {model} ({mismatch}); pass a checkpoint of the base model."
         )
-    return BaseWeights(path, state, _nc(base), tuple(type(m) for m in base.model), dialect)
+    return BaseWeights(path, state, _nc(base), tuple(type(m) for m in base.model), dialect, engine_name)
 
 
 def _detect_index(state: Mapping[str, torch.Tensor]) -> int:
     layers = [i for i in map(layer_of, state) if i is not None]
     return max(layers) if layers else -1
-
-
-def _checkpoint_nc(state: Mapping[str, torch.Tensor], detect: int) -> int | None:
-    """Detect's output convolutions have ``anchors per level * (5 + nc)`` channels."""
-    anchors, head = state.get(f"model.{detect}.anchors"), state.get(f"model.{detect}.m.0.weight")
-    if anchors is None or head is None or anchors.dim() != 3:
-        return None
-    return head.shape[0] // anchors.shape[1] - 5
 
 
 def _first_mismatch(state: Mapping[str, torch.Tensor], base: Mapping[str, torch.Tensor], model: str) -> str:
@@ -263,15 +260,16 @@ def transfer_weights(
     checkpoint upstream's ``train.py`` starts from (``write_transferred``)."""
     from ablation.plan.preflight import build_model
 
-    record, tensors = transfer(base, index_map, build_model(yaml, nc))
+    record, tensors = transfer(base, index_map, build_model(yaml, nc, base.engine))
     write_transferred(tensors, out, base.path)
     return record
 
 
 def write_transferred(tensors: Mapping[str, torch.Tensor], out: str | Path, source: str) -> Path:
-    """A checkpoint for upstream's ``weights=``: ``model`` is a module whose state dict is exactly
-    ``tensors`` (plain ``nn.Module`` containers: unpickling needs torch only); no optimizer, no EMA,
-    epoch -1, so upstream starts a fresh training at epoch 0 (``resume`` is never set by us)."""
+    """A checkpoint for upstream's ``weights=`` (and ultralytics' ``pretrained=``): ``model`` is a
+    module whose state dict is exactly ``tensors`` (plain torch containers, its layers an
+    ``nn.Sequential`` as in both packages' models: unpickling needs torch only); no optimizer, no
+    EMA, epoch -1, so the package starts a fresh training at epoch 0 (``resume`` is never set by us)."""
     checkpoint = {
         "model": _holder(tensors),
         "ema": None,
@@ -290,9 +288,10 @@ def _holder(tensors: Mapping[str, torch.Tensor]) -> nn.Module:
     for key, value in tensors.items():
         *parents, leaf = key.split(".")
         module = root
-        for name in parents:
+        for depth, name in enumerate(parents):
             if name not in module._modules:
-                module.add_module(name, nn.Module())
+                # ``model``: the layers, indexable (ultralytics' load reads ``model.model[-1]``)
+                module.add_module(name, nn.Sequential() if (depth, name) == (0, "model") else nn.Module())
             module = module._modules[name]  # type: ignore[assignment]
         module.register_buffer(leaf, value.clone())
     return root

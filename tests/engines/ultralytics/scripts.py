@@ -1,6 +1,6 @@
 """Scripts the ultralytics tests run in fresh processes (``python -m`` with a mode): the engine's
-own training (``ours``), plain ``YOLO("yolo11n.yaml").train`` (``plain``), and the offline probe
-(``probe``). Each prints one JSON line prefixed ``RESULT``."""
+own training (``ours``), plain ``YOLO("yolo11n.yaml").train`` (``plain``), a training from a
+plan's start checkpoint (``pretrained``), and the offline probe (``probe``). Each prints one JSON line prefixed ``RESULT``."""
 
 from __future__ import annotations
 
@@ -86,6 +86,29 @@ def resumed(data: str, out: str, epochs: int, imgsz: int, batch: int) -> dict[st
     return {"save_dir": str(result.save_dir), "epochs": result.epochs, "reported": reported}
 
 
+def pretrained(data: str, out: str, model_yaml: str, weights: str) -> dict[str, Any]:
+    """One epoch of the engine's train() of a planned yaml from a plan's start checkpoint; the
+    model's tensors as the trainer holds them before its first step, saved to ``out``."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from ablation.engines import engine
+    from ablation.job.child import upstream_options
+
+    train = OmegaConf.load(ROOT / "ablation/conf/train/default.yaml")
+    train.merge_with({"epochs": 1, "imgsz": 64, "batch": 8, "workers": 0, "device": "cpu", "noval": True})
+    cfg = OmegaConf.create({"model": {"cfg": "yolo11n", "engine": "ultralytics"}, "train": train, "seed": 0})
+    eng = engine("ultralytics")
+    options = upstream_options(cfg, Path(model_yaml), Path(data), Path(out), Path(weights))
+    start = Path(out) / "start_state.pt"
+
+    def keep(trainer: Any) -> None:
+        torch.save({k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}, start)
+
+    result = eng.train(options, observers={"on_pretrain_routine_end": keep})
+    return {"start": str(start), "epochs": len(result.epochs)}
+
+
 def plain(data: str, out: str, epochs: int, imgsz: int, batch: int) -> dict[str, Any]:
     """What a user runs: the package's own API, the same data, seed and settings (the train
     group's SGD; the package's defaults otherwise), offline: fonts placed in its config folder."""
@@ -134,6 +157,8 @@ if __name__ == "__main__":
     mode, *args = sys.argv[1:]
     if mode == "probe":
         out = probe()
+    elif mode == "pretrained":
+        out = pretrained(*args)
     else:
         data, folder, *numbers = args
         out = {"ours": ours, "plain": plain, "resumed": resumed}[mode](data, folder, *map(int, numbers))

@@ -1,5 +1,6 @@
 """The ultralytics dialect: yolo11n and yolov8n planned at every insertion placement build in the
-package with the planned widths, parameters, layer count and Detect inputs; c3_inside is refused."""
+package with the planned widths, parameters, layer count and Detect inputs (c3_inside:
+test_c3_inside.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from ablation.attention import ATTENTION
 from ablation.engines import engine
-from ablation.plan.surgery import ModelSpec, Placement, PlacementError, apply
+from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.channels import output_channels
 
 ENG = engine("ultralytics")
@@ -75,8 +76,3 @@ def test_the_scale_comes_from_scales_at_scale() -> None:
     header = {k: v for k, v in spec.header.items() if k != "scale"}
     with pytest.raises(ValueError, match="add `scale: n`"):
         ENG.dialect.multiples(header)
-
-
-def test_c3_inside_is_refused_in_one_sentence(bases: dict[str, tuple[ModelSpec, object]]) -> None:
-    with pytest.raises(PlacementError, match="not available on Ultralytics models yet; choose backbone_end, "):
-        apply(bases["yolo11n"][0], "se", {}, Placement(kind="c3_inside"))

@@ -27,9 +27,25 @@ def test_engine_is_listed() -> None:
 def test_every_attention_module_is_registered_with_parse_model() -> None:
     from ultralytics.nn import tasks
 
+    from ablation.engines.ultralytics.csp_attn import BLOCKS
+    from ablation.engines.ultralytics.registration import BlockParser
+
     names = ENG.setup()
-    assert names == sorted(e.cls.__name__ for e in ATTENTION)
+    assert names == sorted([*(e.cls.__name__ for e in ATTENTION), "C2fAttention", "C3k2Attention"])
     assert all(getattr(tasks, e.cls.__name__) is e.cls for e in ATTENTION)
+    assert all(getattr(tasks, name) is cls for name, cls in BLOCKS.items())
+    assert isinstance(tasks.parse_model, BlockParser) and ENG.setup() == names  # once, however often
+    assert not isinstance(tasks.parse_model.original, BlockParser)
+
+
+def test_a_name_the_package_uses_is_refused() -> None:
+    """The package has a C2fAttn of its own: our C2f block is named C2fAttention."""
+    from ablation.engines.ultralytics.csp_attn import C2fAttention
+    from ablation.engines.ultralytics.registration import register
+
+    ENG.setup()
+    with pytest.raises(KeyError, match="ultralytics already defines 'C2fAttn'; rename our module"):
+        register({"C2fAttn": C2fAttention})
 
 
 @pytest.mark.parametrize("entry", list(ATTENTION), ids=lambda e: e.name)
