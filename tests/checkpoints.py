@@ -82,3 +82,24 @@ def save_like_ultralytics(model: nn.Module, path: Path, during_training: bool = 
         checkpoint = {**common, "epoch": -1, "model": half, "ema": None, "updates": None, "optimizer": None}
     torch.save(checkpoint, path)
     return path
+
+
+def plan_with(weights: Path, out: Path, *args: str, config: str = "plan", model: str = "yolov5n") -> list:
+    """The plan rows of ``model`` started from ``weights`` (preflight off, the synthetic set in ``out``)."""
+    from ablation.config.grid import expand
+    from ablation.plan.planner import plan
+
+    entries = expand(
+        config,
+        [
+            f"model={model}",
+            f"train.weights={weights}",
+            "preflight.enabled=false",
+            "preflight.workers=1",
+            "data.train=16",
+            "data.val=8",
+            f"data.root={out / 'datasets'}",
+            *args,
+        ],
+    )
+    return plan(entries, out, entries[0].cfg.preflight)

@@ -7,26 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ablation.config.grid import expand
-from ablation.plan.planner import plan
-from tests.checkpoints import random_base, save_like_upstream
-
-
-def plan_with(weights: Path, out: Path, *args: str, config: str = "plan") -> list:
-    entries = expand(
-        config,
-        [
-            "model=yolov5n",
-            f"train.weights={weights}",
-            "preflight.enabled=false",
-            "preflight.workers=1",
-            "data.train=16",
-            "data.val=8",
-            f"data.root={out / 'datasets'}",
-            *args,
-        ],
-    )
-    return plan(entries, out, entries[0].cfg.preflight)
+from tests.checkpoints import plan_with, random_base, save_like_upstream
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,8 @@ from tests.sweep.conftest import TINY, ablation, store_uri
 
 @pytest.mark.slow  # trains six configs end to end
 def test_a_control_sweep_trains_the_wider_baselines_and_shows_the_delta_against_them(tmp_path: Path) -> None:
-    done = ablation(
-        "ablation.run",
-        *TINY,
-        "attention=psa",
-        "placement=neck",
-        "control=width",
-        "seed=0,1",
-        f"tracking.uri={store_uri(tmp_path)}",
-        "hydra.sweep.dir=sweep",
-        cwd=tmp_path,
-        timeout=1800,
-    )
+    grid = ("ablation.run", *TINY, "attention=psa", "placement=neck", "control=width", "seed=0,1")
+    done = ablation(*grid, f"tracking.uri={store_uri(tmp_path)}", "hydra.sweep.dir=sweep", cwd=tmp_path, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "[ablation] control=width yolov5n: median and max of the attention configs' GFLOPs" in done.stdout
     assert "Δ vs control [CI]" in done.stdout and "verdict vs control" in done.stdout
@@ -37,15 +27,5 @@ def test_a_control_sweep_trains_the_wider_baselines_and_shows_the_delta_against_
     assert float(psa["delta_control_mAP50-95"]) == pytest.approx(
         float(psa["mAP50-95"]) - float(psa["control_mAP50-95"]), abs=1e-9
     )
-    again = ablation(
-        "ablation.run",
-        *TINY,
-        "attention=psa",
-        "placement=neck",
-        "control=width",
-        "seed=0,1",
-        f"tracking.uri={store_uri(tmp_path)}",
-        "hydra.sweep.dir=sweep2",
-        cwd=tmp_path,
-    )
+    again = ablation(*grid, f"tracking.uri={store_uri(tmp_path)}", "hydra.sweep.dir=sweep2", cwd=tmp_path)
     assert again.returncode == 0 and "0 configs to train, 6 already FINISHED" in again.stdout

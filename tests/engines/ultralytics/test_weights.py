@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from ablation.config.grid import expand
 from ablation.data.synthetic import SyntheticSpec, ensure
 from ablation.engines import engine
-from ablation.plan.planner import PlanRow, plan
+from ablation.plan.planner import PlanRow
 from ablation.plan.surgery import ModelSpec, Placement, apply
 from ablation.plan.surgery.weights import read_checkpoint
+from tests.checkpoints import plan_with as shared_plan_with
 from tests.checkpoints import randomized, save_like_ultralytics
 from tests.engines.ultralytics.conftest import run_script
 
@@ -34,20 +34,7 @@ def package_model(cfg: str | Path, nc: int) -> torch.nn.Module:
 
 
 def plan_with(weights: Path, out: Path, *args: str) -> list[PlanRow]:
-    entries = expand(
-        "plan",
-        [
-            "model=yolo11n",
-            f"train.weights={weights}",
-            "preflight.enabled=false",
-            "preflight.workers=1",
-            "data.train=16",
-            "data.val=8",
-            f"data.root={out / 'datasets'}",
-            *args,
-        ],
-    )
-    return plan(entries, out, entries[0].cfg.preflight)
+    return shared_plan_with(weights, out, *args, model="yolo11n")
 
 
 @pytest.fixture(scope="module")
