@@ -15,6 +15,25 @@ from pathlib import Path
 RESUME_CHECKPOINT = "resume.pt"  # beside the package's last.pt, in <save_dir>/weights
 
 
+class EngineBase:
+    """What both engine objects share: ``setup`` registers our modules once per process (the
+    engine's ``_register`` does it), and the resume checkpoint's file name."""
+
+    resume_checkpoint = RESUME_CHECKPOINT
+
+    def __init__(self) -> None:
+        self._registered: list[str] = []
+
+    def setup(self) -> list[str]:
+        """Idempotent: patch the package and register our modules; the registered class names."""
+        if not self._registered:
+            self._registered.extend(self._register())
+        return self._registered
+
+    def _register(self) -> list[str]:
+        raise NotImplementedError
+
+
 @dataclass
 class TrainResult:
     save_dir: Path

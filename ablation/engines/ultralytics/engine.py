@@ -10,16 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from ablation.engines.dialect import Dialect
+from ablation.engines.shared import EngineBase
 
 
-class Ultralytics:
+class Ultralytics(EngineBase):
     """The pinned ``ultralytics`` package (8.4.190): YOLOv8, YOLO11, YOLO26 detection models and
     its ``DetectionTrainer``."""
 
     name = "ultralytics"
-
-    def __init__(self) -> None:
-        self._registered: list[str] = []
 
     @property
     def deterministic_modes(self) -> tuple[str, ...]:
@@ -34,20 +32,12 @@ class Ultralytics:
         return EPOCH_KEYS
 
     @property
-    def resume_checkpoint(self) -> str:
-        from ablation.engines.shared import RESUME_CHECKPOINT
-
-        return RESUME_CHECKPOINT
-
-    @property
     def dialect(self) -> Dialect:
         from ablation.engines.ultralytics.dialect import ULTRALYTICS
 
         return ULTRALYTICS
 
-    def setup(self) -> list[str]:
-        if self._registered:
-            return self._registered
+    def _register(self) -> list[str]:
         from ablation.engines.ultralytics import offline
 
         offline.install()  # before the package's first import: its config folder, settings, fonts
@@ -56,9 +46,9 @@ class Ultralytics:
         from ablation.engines.ultralytics.dialect import ULTRALYTICS
         from ablation.engines.ultralytics.registration import install_blocks, register
 
-        self._registered.extend(register({**{e.cls.__name__: e.cls for e in ATTENTION}, **BLOCKS}))
+        registered = register({**{e.cls.__name__: e.cls for e in ATTENTION}, **BLOCKS})
         install_blocks(BLOCKS, ULTRALYTICS)
-        return self._registered
+        return registered
 
     def launch_environ(self, also: tuple[str, ...] = ()) -> dict[str, str]:
         from ablation.engines.ultralytics import offline

@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from ablation.engines.dialect import Dialect
+from ablation.engines.shared import EngineBase
 
 
-class YoloV5:
+class YoloV5(EngineBase):
     """The pinned upstream ``yolov5`` package (7.0.14): its model yamls, ``train.py``, ``val.py``."""
 
     name = "yolov5"
-
-    def __init__(self) -> None:
-        self._registered: list[str] = []
 
     @property
     def deterministic_modes(self) -> tuple[str, ...]:
@@ -32,20 +30,12 @@ class YoloV5:
         return EPOCH_KEYS
 
     @property
-    def resume_checkpoint(self) -> str:
-        from ablation.engines.shared import RESUME_CHECKPOINT
-
-        return RESUME_CHECKPOINT
-
-    @property
     def dialect(self) -> Dialect:
         from ablation.engines.yolov5.dialect import YOLOV5
 
         return YOLOV5
 
-    def setup(self) -> list[str]:
-        if self._registered:
-            return self._registered
+    def _register(self) -> list[str]:
         from ablation.engines.yolov5 import compat
 
         compat.install()  # before the first upstream import: it records the launch environment
@@ -53,8 +43,7 @@ class YoloV5:
         from ablation.engines.yolov5.c3_attn import C3Attn
         from ablation.engines.yolov5.registration import register
 
-        self._registered.extend(register({**{e.cls.__name__: e.cls for e in ATTENTION}, "C3Attn": C3Attn}))
-        return self._registered
+        return register({**{e.cls.__name__: e.cls for e in ATTENTION}, "C3Attn": C3Attn})
 
     def launch_environ(self, also: tuple[str, ...] = ()) -> dict[str, str]:
         from ablation.engines.yolov5 import compat
