@@ -121,6 +121,10 @@ PACKAGES = (
     "scipy",
     "albumentations",
     "pycocotools",
+    # the deployed latencies: the export and the two runtimes (``ablation.deploy.runtimes``)
+    "onnx",
+    "onnxruntime",
+    "openvino",
 )
 # The training package of each engine beyond ``PACKAGES`` (which every config needs: the dataset is
 # read with the default engine's package), for the configs of that engine only.

@@ -2,10 +2,10 @@
 
 ``evaluate_trained`` runs independent parts on best.pt: COCO metrics (``coco``, on the
 detections of upstream's own final validation when training collected them, ``final``),
-inference latency in PyTorch (``latency``) and of its ONNX export in ONNX Runtime on the CPU
-(``latency_ort``). A part that fails is recorded as ``coco_error`` / ``latency_error`` /
-``latency_ort_error`` (one sentence; the traceback goes to the training log) and never loses the
-training result nor the other parts. Importing this package imports neither torch nor upstream.
+inference latency in PyTorch (``latency``) and of its ONNX export on the CPU in ONNX Runtime
+(``latency_ort``) and in OpenVINO (``latency_ov``). A part that fails is recorded as
+``coco_error`` / ``<part>_error`` (one sentence; the traceback goes to the training log) and
+never loses the training result nor the other parts. Importing this package imports neither torch nor upstream.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ablation.evaluate.settings import STRIDE, Settings
-from ablation.track.schema import EVAL_DIR, INSTANCES, PREDICTIONS  # in the job folder as among the run's artifacts
+from ablation.track.schema import EVAL_DIR, INSTANCES, PREDICTIONS, Runtime  # job folder's = the run's artifacts
 
 __all__ = ["EVAL_DIR", "STRIDE", "Settings", "evaluate_trained"]
 
@@ -35,8 +35,9 @@ FINAL_VALIDATION, SECOND_PASS = "upstream final validation", "val.run of best.pt
 def evaluate_trained(
     job: dict[str, Any], best: Path | None, folder: Path, final: Detections | None = None
 ) -> dict[str, Any]:
-    """``result.json`` entries for the enabled parts: ``coco`` + ``eval_files`` + ``coco_source``
-    and ``latency``, or ``coco_error`` / ``latency_error``, and each part's ``<part>_seconds``.
+    """``result.json`` entries for the enabled parts: ``coco`` + ``eval_files`` + ``coco_source``,
+    ``latency`` and one entry per deployed runtime, or ``<part>_error``, and each part's
+    ``<part>_seconds``.
     ``job`` is the worker's job (``options``, ``evaluate``); ``final``: the detections of upstream's
     final validation of best.pt, collected during training (without them, a second pass)."""
     try:
@@ -54,8 +55,13 @@ def evaluate_trained(
         )
     if settings.latency:
         out.update(_guarded("latency", lambda: _latency_part(options, _checkpoint(best), settings, job.get("engine"))))
-    if settings.latency and settings.latency_onnxruntime:
-        out.update(_guarded("latency_ort", lambda: _ort_latency_part(_checkpoint(best), settings, job.get("engine"))))
+    for runtime in settings.deployed():
+        out.update(
+            _guarded(
+                runtime.stem,
+                lambda r=runtime: _deployed_latency_part(_checkpoint(best), settings, r, job.get("engine")),
+            )
+        )
     return out
 
 
@@ -91,14 +97,16 @@ def _latency_part(options: dict[str, Any], best: Path, settings: Settings, engin
     return {"latency": asdict(measured)}
 
 
-def _ort_latency_part(best: Path, settings: Settings, engine_name: str | None) -> dict[str, Any]:
-    """best.pt loaded on the CPU in float32, exported to ONNX, timed in ONNX Runtime."""
+def _deployed_latency_part(best: Path, settings: Settings, runtime: Runtime, engine_name: str | None) -> dict[str, Any]:
+    """best.pt loaded on the CPU in float32, exported to ONNX, timed in ``runtime``."""
     from ablation.engines import engine
-    from ablation.evaluate.latency import measure_ort_latency
+    from ablation.evaluate.latency import measure_deployed_latency
 
     model = engine(engine_name).load_inference_model(best, "cpu")
-    measured = measure_ort_latency(model, settings.latency_imgsz, settings.latency_warmup, settings.latency_repeats)
-    return {"latency_ort": asdict(measured)}
+    measured = measure_deployed_latency(
+        model, runtime, settings.latency_imgsz, settings.latency_warmup, settings.latency_repeats
+    )
+    return {runtime.stem: asdict(measured)}
 
 
 def _checkpoint(best: Path | None) -> Path:

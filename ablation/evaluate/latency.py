@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ablation.track.schema import Runtime
+
 
 @dataclass(frozen=True)
 class Latency:
@@ -107,17 +109,18 @@ def _timed(model: Any, x: Any) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
-def measure_ort_latency(
-    model: Any, imgsz: int = 640, warmup: int = 5, repeats: int = 30, threads: int | None = None
+def measure_deployed_latency(
+    model: Any, runtime: Runtime, imgsz: int = 640, warmup: int = 5, repeats: int = 30, threads: int | None = None
 ) -> Latency:
     """Batch-1 latency of ``model``'s ONNX export (``ablation.deploy``: TorchScript exporter, opset
-    17) in ONNX Runtime on the CPU, timed as ``measure_latency`` times PyTorch: ``warmup`` untimed
-    runs, then the median and 90th percentile of ``repeats``, one ``InferenceSession.run`` each (no
-    pre-processing, no NMS). ``threads``: ONNX Runtime's intra-op threads, by default torch's (the
-    job's), so both runtimes get the same cores."""
+    17) in a deployed ``runtime`` on the CPU (``schema.ONNXRUNTIME``, ``schema.OPENVINO``), timed as
+    ``measure_latency`` times PyTorch: ``warmup`` untimed runs, then the median and 90th
+    percentile of ``repeats``, one inference each (no pre-processing, no NMS). ``threads``: the
+    runtime's inference threads, by default torch's (the job's), so every runtime gets the same cores."""
     import torch
 
-    from ablation.deploy.onnx_export import INPUT, export_onnx, session
+    from ablation.deploy.onnx_export import export_onnx
+    from ablation.deploy.runtimes import runner
 
     if repeats < 1 or warmup < 0:
         raise ValueError(f"latency needs repeats >= 1 and warmup >= 0 (got repeats={repeats}, warmup={warmup})")
@@ -125,15 +128,14 @@ def measure_ort_latency(
     parameter = next(model.parameters())
     if parameter.dtype != torch.float32 or parameter.device.type != "cpu":
         model = model.float().cpu()
-    runtime = session(export_onnx(model, imgsz, imgsz), threads)
     x = torch.rand(1, 3, imgsz, imgsz, generator=torch.Generator().manual_seed(0)).numpy()
-    feed = {INPUT: x}
+    run = runner(runtime, export_onnx(model, imgsz, imgsz), x.shape, threads)
     for _ in range(warmup):
-        runtime.run(None, feed)
+        run(x)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        runtime.run(None, feed)
+        run(x)
         times.append((time.perf_counter() - start) * 1e3)
     return Latency(
         median_ms=statistics.median(times),

@@ -1,12 +1,12 @@
 """``result.json``'s evaluation entries → what a run logs in MLflow (no torch, no upstream).
 
-Metrics ``coco/AP``, ``coco/AP50``, ... and ``latency_ms``, ``latency_p90_ms`` (PyTorch),
-``latency_ort_ms``, ``latency_ort_p90_ms`` (ONNX Runtime, CPU; param ``latency_ort_device``), and the
-wall time of each part, ``coco_seconds``, ``latency_seconds`` and ``latency_ort_seconds`` (logged by the caller at step = epochs,
-beside upstream's final metrics); params ``coco_source`` (the detections' origin),
-``latency_device``, ``latency_imgsz``, ``latency_repeats``, ``latency_warmup``, ``latency_precision``; tags
-``coco_error`` / ``latency_error`` / ``latency_ort_error`` when a part failed; artifacts ``eval/instances_val.json`` and
-``eval/predictions.json``.
+Metrics ``coco/AP``, ``coco/AP50``, ... and per runtime (``schema.RUNTIMES``) ``<stem>_ms`` and
+``<stem>_p90_ms``: ``latency_*`` (PyTorch), ``latency_ort_*`` (ONNX Runtime, CPU) and ``latency_ov_*``
+(OpenVINO, CPU); the wall time of each part, ``coco_seconds`` and ``<stem>_seconds`` (logged by the
+caller at step = epochs, beside upstream's final metrics); params ``coco_source`` (the detections'
+origin), ``latency_device``, ``latency_imgsz``, ``latency_repeats``, ``latency_warmup``,
+``latency_precision`` and each deployed runtime's ``<stem>_device``; tags ``coco_error`` /
+``<stem>_error`` when a part failed; artifacts ``eval/instances_val.json`` and ``eval/predictions.json``.
 """
 
 from __future__ import annotations
@@ -21,22 +21,14 @@ from ablation.track.schema import (
     COCO_SOURCE,
     EVAL_DIR,
     EVALUATION_ERRORS,
-    LATENCY_MS,
-    LATENCY_ORT_DEVICE,
-    LATENCY_ORT_MS,
-    LATENCY_ORT_P90_MS,
-    LATENCY_ORT_SECONDS,
-    LATENCY_P90_MS,
-    LATENCY_SECONDS,
     LATENCY_SETTINGS,
+    PYTORCH,
+    RUNTIMES,
     latency_param,
 )
 
-SECONDS = (
-    COCO_SECONDS,
-    LATENCY_SECONDS,
-    LATENCY_ORT_SECONDS,
-)  # wall time of each evaluation part (result.json's keys too)
+# wall time of each evaluation part (result.json's keys too)
+SECONDS = (COCO_SECONDS, *(runtime.seconds for runtime in RUNTIMES))
 
 
 @dataclass(frozen=True)
@@ -52,14 +44,15 @@ def records(result: dict[str, Any]) -> Records:
     """What to log for the evaluation entries of one ``result.json``."""
     metrics = {f"{COCO_PREFIX}{k}": float(v) for k, v in (result.get("coco") or {}).items()}
     params: dict[str, str] = {}
-    latency = result.get("latency")
-    if latency:
-        metrics.update({LATENCY_MS: float(latency["median_ms"]), LATENCY_P90_MS: float(latency["p90_ms"])})
-        params = {latency_param(k): str(latency[k]) for k in LATENCY_SETTINGS}
-    ort = result.get("latency_ort")
-    if ort:  # same size, warm-up and repeats as PyTorch's; its own device label (the CPU's threads)
-        metrics.update({LATENCY_ORT_MS: float(ort["median_ms"]), LATENCY_ORT_P90_MS: float(ort["p90_ms"])})
-        params[LATENCY_ORT_DEVICE] = str(ort["device"])
+    for runtime in RUNTIMES:
+        timed = result.get(runtime.stem)
+        if not timed:
+            continue
+        metrics.update({runtime.ms: float(timed["median_ms"]), runtime.p90_ms: float(timed["p90_ms"])})
+        if runtime == PYTORCH:  # the settings all runtimes share, and PyTorch's device
+            params.update({latency_param(k): str(timed[k]) for k in LATENCY_SETTINGS})
+        else:  # same size, warm-up and repeats as PyTorch's; its own device label (the CPU's threads)
+            params[runtime.device] = str(timed["device"])
     if result.get("coco_source"):
         params[COCO_SOURCE] = str(result["coco_source"])
     metrics.update({k: float(result[k]) for k in SECONDS if result.get(k) is not None})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ablation.config.errors import OptionError, as_bool, as_number
+from ablation.track.schema import ONNXRUNTIME, OPENVINO, Runtime
 
 STRIDE = 32  # a P5 model's largest stride: the latency input must be a multiple of it (P6: 64, checked when measured)
 
@@ -24,6 +25,7 @@ class Settings:
     latency_warmup: int = 5
     latency_repeats: int = 30
     latency_onnxruntime: bool = True  # also best.pt exported to ONNX, timed in ONNX Runtime on the CPU
+    latency_openvino: bool = True  # and the same ONNX file timed in OpenVINO on the CPU
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None) -> Settings:
@@ -39,9 +41,17 @@ class Settings:
             latency_warmup=as_number(f"{key}.warmup", latency.get("warmup", defaults.latency_warmup), int, "5"),
             latency_repeats=as_number(f"{key}.repeats", latency.get("repeats", defaults.latency_repeats), int, "30"),
             latency_onnxruntime=as_bool(f"{key}.onnxruntime", latency.get("onnxruntime", defaults.latency_onnxruntime)),
+            latency_openvino=as_bool(f"{key}.openvino", latency.get("openvino", defaults.latency_openvino)),
         )
         settings.check()
         return settings
+
+    def deployed(self) -> tuple[Runtime, ...]:
+        """The runtimes best.pt's ONNX export is timed in (none when latency is off)."""
+        if not self.latency:
+            return ()
+        chosen = ((ONNXRUNTIME, self.latency_onnxruntime), (OPENVINO, self.latency_openvino))
+        return tuple(runtime for runtime, on in chosen if on)
 
     def check(self) -> None:
         """Latency settings ``measure_latency`` cannot run with, as one sentence naming the fix."""

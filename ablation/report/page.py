@@ -9,9 +9,10 @@ import pandas as pd
 
 from ablation.report import glance, plots
 from ablation.report.runs import epoch_history
-from ablation.report.stats import ranking_change
+from ablation.report.stats import ranking_changes
 from ablation.report.summary import Summary
 from ablation.report.table import display_frame, power_line
+from ablation.track.schema import RUNTIMES
 
 VERDICTS = ("better", "worse", "no evidence", "single seed", "baseline", "no baseline", "failed")
 RUN_COLUMNS = [
@@ -23,8 +24,7 @@ RUN_COLUMNS = [
     "coco/AP",
     "delta_mAP50",
     "delta_mAP50-95",
-    "latency_ms",
-    "latency_ort_ms",
+    *(runtime.ms for runtime in RUNTIMES),
     "error",
 ]
 STYLE = """
@@ -77,15 +77,13 @@ def write_report(summary: Summary, out: Path) -> list[Path]:
                 "The table's Δ and interval (column CI level), ordered by Δ; open markers: one paired seed, no interval.",
             ),
             (f"{metric} vs GFLOPs", plots.cost_scatter(configs, "gflops", metric, out / "pareto_gflops.png"), ""),
-            (
-                f"{metric} vs PyTorch latency",
-                plots.cost_scatter(configs, "latency_ms", metric, out / "pareto_latency.png"),
-                "",
-            ),
-            (
-                f"{metric} vs ONNX Runtime latency",
-                plots.cost_scatter(configs, "latency_ort_ms", metric, out / "pareto_latency_ort.png"),
-                ranking_change(configs),
+            *(
+                (
+                    f"{metric} vs {runtime.name} latency",
+                    plots.cost_scatter(configs, runtime.ms, metric, out / f"pareto_{runtime.stem}.png"),
+                    ranking_changes(configs, runtime),
+                )
+                for runtime in RUNTIMES
             ),
             (
                 f"{metric} per attention module and placement",

@@ -7,10 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ablation.track.schema import RUNTIMES
+
 COST_LABELS = {
     "gflops": "GFLOPs (lower is better)",
-    "latency_ms": "PyTorch latency, ms (batch 1; lower is better)",
-    "latency_ort_ms": "ONNX Runtime latency, ms (CPU, batch 1; lower is better)",
+    **{
+        runtime.ms: f"{runtime.name} latency, ms ({'CPU, ' if runtime.deployed else ''}batch 1; lower is better)"
+        for runtime in RUNTIMES
+    },
 }
 
 
@@ -38,7 +42,7 @@ def cost_scatter(configs: pd.DataFrame, cost: str, metric: str, path: Path) -> P
         return None
     fig, ax = _figure()
     # latency: one colour and one front per device (runs timed elsewhere are not comparable)
-    device = cost.removesuffix("_ms") + "_device"  # latency_device (PyTorch), latency_ort_device (ONNX Runtime)
+    device = cost.removesuffix("_ms") + "_device"  # latency_device (PyTorch), latency_ort_device, ...
     devices = shown.groupby(device, sort=True) if cost.startswith("latency") and device in shown else [("", shown)]
     for k, (label, part) in enumerate(devices):
         where = f" on {label}" if label else ""

@@ -29,12 +29,6 @@ from ablation.track.schema import (
     FINGERPRINT_TAGS,
     GFLOPS,
     GROUP_HASH,
-    LATENCY_DEVICE,
-    LATENCY_MS,
-    LATENCY_ORT_DEVICE,
-    LATENCY_ORT_MS,
-    LATENCY_ORT_P90_MS,
-    LATENCY_P90_MS,
     MAP50,
     MAP50_95,
     MODEL,
@@ -43,6 +37,7 @@ from ablation.track.schema import (
     PRECISION,
     RECALL,
     RUN_NAME,
+    RUNTIMES,
     SEED,
     SWEEP,
     SWEEP_TRUE,
@@ -62,8 +57,7 @@ TAGS = tuple(TAG_COLUMNS)
 PARAMS_READ = {  # param → column
     TRAIN_EPOCHS: "epochs",
     TRAIN_IMGSZ: "imgsz",
-    LATENCY_DEVICE: LATENCY_DEVICE,
-    LATENCY_ORT_DEVICE: LATENCY_ORT_DEVICE,
+    **{runtime.device: runtime.device for runtime in RUNTIMES},
     WEIGHTS_TRANSFERRED: WEIGHTS_TRANSFERRED,
 }
 METRICS = (
@@ -81,10 +75,7 @@ METRICS = (
     COCO_AP_MEDIUM,
     COCO_AP_LARGE,
     COCO_AR100,
-    LATENCY_MS,
-    LATENCY_P90_MS,
-    LATENCY_ORT_MS,
-    LATENCY_ORT_P90_MS,
+    *(name for runtime in RUNTIMES for name in (runtime.ms, runtime.p90_ms)),
 )
 FINAL_STEP_METRIC = TRAIN_SECONDS  # logged once, at the final re-validation's step (epochs trained)
 RUN_COLUMNS = [*TAGS, "run_id", "status", "start_time", *PARAMS_READ.values(), *METRICS]

@@ -26,23 +26,22 @@ from ablation.track.schema import (
     COCO_AR100,
     FINISHED,
     GFLOPS,
-    LATENCY_MS,
-    LATENCY_ORT_MS,
-    LATENCY_ORT_P90_MS,
-    LATENCY_P90_MS,
     MAP50,
     MAP50_95,
+    ONNXRUNTIME,
     PARAMS,
     PRECISION,
+    PYTORCH,
     RECALL,
+    RUNTIMES,
+    Runtime,
 )
 
 SUMMARISED = (MAP50, MAP50_95, COCO_AP)  # mean and t-interval over seeds
 COMPARED = SUMMARISED  # paired difference to the baseline
-COSTS = (PARAMS, GFLOPS, LATENCY_MS, LATENCY_P90_MS, LATENCY_ORT_MS, LATENCY_ORT_P90_MS)
-# each runtime's latency column (``latency_ms``: PyTorch, ``latency_ort_ms``: ONNX Runtime); its
-# device column and Pareto flag take its stem: ``<stem>_device``, ``<stem>_mixed``, ``pareto_<stem>``
-RUNTIMES = {"PyTorch": LATENCY_MS, "ONNX Runtime": LATENCY_ORT_MS}
+# each runtime's latency (``schema.RUNTIMES``: PyTorch, ONNX Runtime, OpenVINO); its device column
+# and Pareto flag take its stem: ``<stem>_device``, ``<stem>_mixed``, ``pareto_<stem>``
+COSTS = (PARAMS, GFLOPS, *(name for runtime in RUNTIMES for name in (runtime.ms, runtime.p90_ms)))
 # means over seeds only (the CSV keeps every logged metric per config)
 MEANS = (PRECISION, RECALL, COCO_AP50, COCO_AP75, COCO_AP_SMALL, COCO_AP_MEDIUM, COCO_AP_LARGE, COCO_AR100)
 BETTER, WORSE, NO_EVIDENCE, SINGLE_SEED = "better", "worse", "no evidence", "single seed"
@@ -130,9 +129,8 @@ def configs_frame(
     rows = [_config_row(group, metric, single_seed) for _, group in runs.groupby("group_hash", sort=False)]
     frame = family_columns(pd.DataFrame(rows), metric, correction, alpha)
     frame["pareto_gflops"] = pareto_front(frame, "gflops", metric)
-    for cost in RUNTIMES.values():
-        stem = latency_stem(cost)
-        frame[f"pareto_{stem}"] = pareto_front(frame, cost, metric, within=f"{stem}_device")
+    for runtime in RUNTIMES:
+        frame[f"pareto_{runtime.stem}"] = pareto_front(frame, runtime.ms, metric, within=runtime.device)
     order = frame[metric].fillna(-np.inf)
     return (
         frame.assign(_order=-order)
@@ -152,8 +150,8 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
     for c in (*COSTS, *MEANS):
         # latency: the median over seeds, so one run timed while something else ran cannot move it
         row[c] = done[c].median() if c.startswith("latency") else done[c].mean()
-    for cost in RUNTIMES.values():
-        row.update(_latency_device(done, latency_stem(cost)))
+    for runtime in RUNTIMES:
+        row.update(_latency_device(done, runtime.stem))
     pairs = done.dropna(subset=[f"delta_{metric}"]) if f"delta_{metric}" in done else done.iloc[:0]
     for m in COMPARED:
         row[f"delta_{m}"], row[f"delta_{m}_lo"], row[f"delta_{m}_hi"] = t_interval(pairs[f"delta_{m}"])
@@ -190,14 +188,9 @@ def _control_columns(done: pd.DataFrame, metric: str, first: pd.Series) -> dict[
     return row
 
 
-def latency_stem(cost: str) -> str:
-    """``latency_ms`` → ``latency``, ``latency_ort_ms`` → ``latency_ort`` (its columns' prefix)."""
-    return cost.removesuffix("_ms")
-
-
 def _latency_device(done: pd.DataFrame, stem: str = "latency") -> dict[str, object]:
     """``<stem>_device`` of a config's timed runs (``latency``: PyTorch, ``latency_ort``: ONNX
-    Runtime). Runs timed on different devices or thread counts are not comparable: the config then
+    Runtime, ``latency_ov``: OpenVINO). Runs timed on different devices or thread counts are not comparable: the config then
     has no latency (NaN) and the device reads ``mixed: A | B`` (``<stem>_mixed``), so it is left
     off that runtime's latency Pareto front."""
     device, mixed, cost = f"{stem}_device", f"{stem}_mixed", f"{stem}_ms"
@@ -323,35 +316,42 @@ def pareto_front(frame: pd.DataFrame, cost: str, gain: str, within: str | None =
     return pd.Series(front, index=frame.index)
 
 
-def ranking_change(configs: pd.DataFrame) -> str:
-    """One sentence: whether the configs timed in both runtimes rank the same by latency in PyTorch
-    (``latency_ms``) and in ONNX Runtime (``latency_ort_ms``), and if not the pair that swaps most;
+def ranking_change(configs: pd.DataFrame, first: Runtime = PYTORCH, second: Runtime = ONNXRUNTIME) -> str:
+    """One sentence: whether the configs timed in both runtimes rank the same by latency in
+    ``first`` and in ``second`` (their ``<stem>_ms`` columns), and if not the pair that swaps most;
     "" when fewer than two configs have both."""
-    if "latency_ort_ms" not in configs:
+    a, b = first.ms, second.ms
+    if a not in configs or b not in configs:
         return ""
-    both = configs[configs["latency_ms"].notna() & configs["latency_ort_ms"].notna()]
+    both = configs[configs[a].notna() & configs[b].notna()]
     if len(both) < 2:
         return ""
     names = both["name"].astype(str).tolist()
-    torch_ms, ort_ms = both["latency_ms"].to_numpy(float), both["latency_ort_ms"].to_numpy(float)
+    a_ms, b_ms = both[a].to_numpy(float), both[b].to_numpy(float)
     pairs = [(i, j) for i in range(len(both)) for j in range(i + 1, len(both))]
-    swapped = [(i, j) for i, j in pairs if (torch_ms[i] - torch_ms[j]) * (ort_ms[i] - ort_ms[j]) < 0]
-    devices = f"PyTorch on {_devices(both, 'latency_device')}, ONNX Runtime on {_devices(both, 'latency_ort_device')}"
+    swapped = [(i, j) for i, j in pairs if (a_ms[i] - a_ms[j]) * (b_ms[i] - b_ms[j]) < 0]
+    devices = f"{first.name} on {_devices(both, first.device)}, {second.name} on {_devices(both, second.device)}"
     if not swapped:
         return f"The latency ranking of the {len(both)} configs is the same in both runtimes ({devices})."
 
     def swing(pair: tuple[int, int]) -> float:
         i, j = pair
-        return abs(np.log(torch_ms[i] / torch_ms[j])) + abs(np.log(ort_ms[i] / ort_ms[j]))
+        return abs(np.log(a_ms[i] / a_ms[j])) + abs(np.log(b_ms[i] / b_ms[j]))
 
     i, j = max(swapped, key=swing)
-    if torch_ms[i] > torch_ms[j]:
+    if a_ms[i] > a_ms[j]:
         i, j = j, i
     return (
         f"The latency ranking changes between runtimes ({devices}): {len(swapped)} of {len(pairs)} pairs of "
-        f"configs swap order; e.g. {names[i]} is faster than {names[j]} in PyTorch ({torch_ms[i]:.2f} vs "
-        f"{torch_ms[j]:.2f} ms) but slower in ONNX Runtime ({ort_ms[i]:.2f} vs {ort_ms[j]:.2f} ms)."
+        f"configs swap order; e.g. {names[i]} is faster than {names[j]} in {first.name} ({a_ms[i]:.2f} vs "
+        f"{a_ms[j]:.2f} ms) but slower in {second.name} ({b_ms[i]:.2f} vs {b_ms[j]:.2f} ms)."
     )
+
+
+def ranking_changes(configs: pd.DataFrame, runtime: Runtime) -> str:
+    """``ranking_change`` of ``runtime`` against each runtime listed before it in ``RUNTIMES``."""
+    earlier = RUNTIMES[: RUNTIMES.index(runtime)]
+    return " ".join(s for s in (ranking_change(configs, other, runtime) for other in earlier) if s)
 
 
 def _devices(frame: pd.DataFrame, column: str) -> str:

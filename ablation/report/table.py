@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ablation.track.schema import RUNTIMES
+
 if TYPE_CHECKING:
     from ablation.report.summary import Summary
 
@@ -41,7 +43,7 @@ def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFra
         out["1 seed: val-image bootstrap"] = [_bootstrap(r) for _, r in configs.iterrows()]
     out["params (M)"] = [_number(v / 1e6, 3) for v in configs["params"]]
     out["GFLOPs"] = [_number(v, 2) for v in configs["gflops"]]
-    for label, stem in (("latency ms", "latency"), ("ORT ms", "latency_ort")):  # PyTorch, ONNX Runtime
+    for label, stem in ((runtime.column, runtime.stem) for runtime in RUNTIMES):  # PyTorch, ONNX Runtime, OpenVINO
         mixed = configs.get(f"{stem}_mixed", pd.Series(False, index=configs.index)).fillna(False)
         cost = configs.get(f"{stem}_ms", pd.Series(np.nan, index=configs.index))
         if cost.notna().any() or mixed.any():

@@ -9,6 +9,8 @@ one config run per config, keyed by ``config_hash``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Run statuses (MLflow's RunStatus names); SKIPPED is a job's result only (the config was
 # FINISHED before: no run is written).
 FINISHED, FAILED, KILLED, RUNNING = "FINISHED", "FAILED", "KILLED", "RUNNING"
@@ -36,9 +38,7 @@ FINGERPRINT_TAGS = tuple(fingerprint_tag(kind) for kind in FINGERPRINT_KINDS)
 OWNER, HEARTBEAT, CHECKPOINT, JOB_DIR = "owner", "heartbeat", "checkpoint", "job_dir"
 INTERRUPTED, RESUMED, RESUMED_AT = "interrupted", "resumed", "resumed_at_epochs"
 ERROR = "error"  # the sentence a FAILED or KILLED run ended with
-COCO_ERROR, LATENCY_ERROR = "coco_error", "latency_error"  # a failed evaluation part (the run still finishes)
-ORT_LATENCY_ERROR = "latency_ort_error"  # best.pt's ONNX export did not run in ONNX Runtime
-EVALUATION_ERRORS = (COCO_ERROR, LATENCY_ERROR, ORT_LATENCY_ERROR)
+COCO_ERROR = "coco_error"  # a failed evaluation part (the run still finishes); latency: Runtime.error
 
 
 def resumed_param_tag(resumes: int, key: str) -> str:
@@ -64,8 +64,6 @@ COCO_SOURCE = "coco_source"
 # and the largest relative difference of ONNX Runtime's outputs to PyTorch's (a metric)
 ONNX_CHECK, ONNX_MAX_REL_DIFF = "onnx", "onnx_max_rel_diff"
 LATENCY_SETTINGS = ("device", "imgsz", "repeats", "warmup", "precision")
-LATENCY_DEVICE = "latency_device"
-LATENCY_ORT_DEVICE = "latency_ort_device"  # ONNX Runtime's: "cpu (N threads)"
 
 
 def latency_param(setting: str) -> str:
@@ -87,11 +85,51 @@ COCO_AP_SMALL, COCO_AP_MEDIUM, COCO_AP_LARGE, COCO_AR100 = (
     "coco/AP_large",
     "coco/AR100",
 )
-LATENCY_MS, LATENCY_P90_MS = "latency_ms", "latency_p90_ms"
-# best.pt exported to ONNX and timed in ONNX Runtime on the CPU (same size, warm-up, repeats)
-LATENCY_ORT_MS, LATENCY_ORT_P90_MS = "latency_ort_ms", "latency_ort_p90_ms"
-COCO_SECONDS, LATENCY_SECONDS = "coco_seconds", "latency_seconds"  # wall time of each evaluation part
-LATENCY_ORT_SECONDS = "latency_ort_seconds"
+COCO_SECONDS = "coco_seconds"  # wall time of the COCO part; each latency part's is Runtime.seconds
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """One runtime best.pt's latency is timed in (``ablation.evaluate``). Its ``stem`` prefixes
+    result.json's entry and every name the run and the report give it: metrics ``<stem>_ms``
+    (median), ``<stem>_p90_ms`` and ``<stem>_seconds`` (the part's wall time), param
+    ``<stem>_device``, tag ``<stem>_error``; the report's ``<stem>_mixed`` and ``pareto_<stem>``."""
+
+    name: str  # as the report writes it: "ONNX Runtime"
+    stem: str  # "latency_ort"
+    column: str  # the table's column: "ORT ms"
+    deployed: bool = True  # timed on best.pt's ONNX export (False: PyTorch eager)
+
+    @property
+    def ms(self) -> str:
+        return f"{self.stem}_ms"
+
+    @property
+    def p90_ms(self) -> str:
+        return f"{self.stem}_p90_ms"
+
+    @property
+    def device(self) -> str:
+        return f"{self.stem}_device"
+
+    @property
+    def seconds(self) -> str:
+        return f"{self.stem}_seconds"
+
+    @property
+    def error(self) -> str:
+        return f"{self.stem}_error"
+
+
+# PyTorch eager on the job's device; best.pt's ONNX export in ONNX Runtime and in OpenVINO, on
+# the CPU (same size, warm-up and repeats as PyTorch's)
+PYTORCH = Runtime("PyTorch", "latency", "latency ms", deployed=False)
+ONNXRUNTIME = Runtime("ONNX Runtime", "latency_ort", "ORT ms")
+OPENVINO = Runtime("OpenVINO", "latency_ov", "OV ms")
+RUNTIMES = (PYTORCH, ONNXRUNTIME, OPENVINO)
+LATENCY_MS, LATENCY_P90_MS, LATENCY_DEVICE = PYTORCH.ms, PYTORCH.p90_ms, PYTORCH.device
+LATENCY_ERROR = PYTORCH.error
+EVALUATION_ERRORS = (COCO_ERROR, *(runtime.error for runtime in RUNTIMES))
 
 # Config run artifacts
 EVAL_DIR = "eval"  # its folder (and the job folder's)

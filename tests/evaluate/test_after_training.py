@@ -38,10 +38,12 @@ def test_worker_writes_coco_metrics_and_latency_into_result_json(
     assert all(0.0 <= v <= 1.0 for v in result["coco"].values())
     assert 0 < result["latency"]["median_ms"] <= result["latency"]["p90_ms"]
     assert (result["latency"]["imgsz"], result["latency"]["repeats"]) == (64, 3)
-    ort = result["latency_ort"]  # best.pt exported to ONNX, timed in ONNX Runtime on the CPU
-    assert "latency_ort_error" not in result and result["latency_ort_seconds"] > 0
-    assert 0 < ort["median_ms"] <= ort["p90_ms"] and (ort["imgsz"], ort["warmup"], ort["repeats"]) == (64, 1, 3)
-    assert ort["device"] == f"cpu ({torch.get_num_threads()} threads)" and ort["precision"] == "fp32"
+    for stem in ("latency_ort", "latency_ov"):  # best.pt exported to ONNX, timed in ONNX Runtime and OpenVINO
+        deployed = result[stem]
+        assert f"{stem}_error" not in result and result[f"{stem}_seconds"] > 0
+        assert 0 < deployed["median_ms"] <= deployed["p90_ms"]
+        assert (deployed["imgsz"], deployed["warmup"], deployed["repeats"]) == (64, 1, 3)
+        assert deployed["device"] == f"cpu ({torch.get_num_threads()} threads)" and deployed["precision"] == "fp32"
     files = {k: Path(v) for k, v in result["eval_files"].items()}
     assert files == {
         "instances": tmp_path / EVAL_DIR / "instances_val.json",
@@ -57,10 +59,10 @@ def test_worker_writes_coco_metrics_and_latency_into_result_json(
 def test_no_checkpoint_is_recorded_per_part_not_raised(shapes: Path, tmp_path: Path) -> None:
     out = evaluate_trained(job(shapes), None, tmp_path)
     sentence = "FileNotFoundError: training left no best.pt to evaluate (None)"
-    parts = ("coco", "latency", "latency_ort")
+    parts = ("coco", "latency", "latency_ort", "latency_ov")
     timings = {k: out.pop(k) for p in parts for k in (f"{p}_seconds", f"{p}_cpu_seconds")}
     assert all(v >= 0 for v in timings.values())
-    assert out == {"coco_error": sentence, "latency_error": sentence, "latency_ort_error": sentence}
+    assert out == {f"{p}_error": sentence for p in parts}
 
 
 def test_disabled_parts_are_not_measured(shapes: Path, tmp_path: Path) -> None:
@@ -76,13 +78,29 @@ def test_a_bad_evaluate_config_is_recorded_not_raised(shapes: Path, tmp_path: Pa
 
 def test_settings_default_when_the_job_has_none() -> None:
     assert Settings.from_config(None) == Settings(
-        coco=True, latency=True, latency_imgsz=640, latency_warmup=5, latency_repeats=30, latency_onnxruntime=True
+        coco=True,
+        latency=True,
+        latency_imgsz=640,
+        latency_warmup=5,
+        latency_repeats=30,
+        latency_onnxruntime=True,
+        latency_openvino=True,
     )
 
 
-def test_onnxruntime_latency_can_be_switched_off(shapes: Path, tmp_path: Path) -> None:
-    out = evaluate_trained(job(shapes, coco=False, latency={**SMALL["latency"], "onnxruntime": False}), None, tmp_path)
-    assert set(out) == {"latency_error", "latency_seconds", "latency_cpu_seconds"}
+@pytest.mark.parametrize(
+    ("switches", "parts"),
+    [
+        ({"onnxruntime": False, "openvino": False}, {"latency"}),
+        ({"openvino": False}, {"latency", "latency_ort"}),
+        ({"onnxruntime": False}, {"latency", "latency_ov"}),
+    ],
+)
+def test_deployed_runtimes_can_be_switched_off(
+    shapes: Path, tmp_path: Path, switches: dict[str, bool], parts: set[str]
+) -> None:
+    out = evaluate_trained(job(shapes, coco=False, latency={**SMALL["latency"], **switches}), None, tmp_path)
+    assert set(out) == {f"{p}_{k}" for p in parts for k in ("error", "seconds", "cpu_seconds")}
 
 
 def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
@@ -110,9 +128,19 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
             "warmup": 1,
             "repeats": 3,
         },
+        "latency_ov": {
+            "median_ms": 0.5,
+            "p90_ms": 0.75,
+            "device": "cpu (1 threads)",
+            "precision": "fp32",
+            "imgsz": 64,
+            "warmup": 1,
+            "repeats": 3,
+        },
         "coco_seconds": 1.5,
         "latency_seconds": 4.0,
         "latency_ort_seconds": 2.5,
+        "latency_ov_seconds": 3.5,
     }
     logged = records(result)
     assert logged.metrics == {
@@ -125,6 +153,9 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
         "coco_seconds": 1.5,
         "latency_seconds": 4.0,
         "latency_ort_seconds": 2.5,
+        "latency_ov_ms": 0.5,
+        "latency_ov_p90_ms": 0.75,
+        "latency_ov_seconds": 3.5,
     }
     assert logged.params == {
         "latency_device": "cpu (2 threads)",
@@ -133,6 +164,7 @@ def test_records_map_result_json_to_mlflow_keys(tmp_path: Path) -> None:
         "latency_warmup": "1",
         "latency_precision": "fp32",
         "latency_ort_device": "cpu (2 threads)",
+        "latency_ov_device": "cpu (1 threads)",
         "coco_source": "upstream final validation",
     }
     assert logged.tags == {} and logged.artifacts == [predictions] and logged.folder == "eval"

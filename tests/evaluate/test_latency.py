@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from ablation.evaluate.latency import _percentile, device_label, measure_latency, measure_ort_latency
+from ablation.evaluate.latency import _percentile, device_label, measure_deployed_latency, measure_latency
+from ablation.track.schema import ONNXRUNTIME, OPENVINO, PYTORCH
 
 
 def tiny_model() -> nn.Module:
@@ -94,10 +95,12 @@ def test_best_pt_is_loaded_fused_in_eval_mode_and_fp32_on_cpu(best_pt) -> None:
     assert {p.dtype for p in model.parameters()} == {torch.float32}
 
 
-def test_onnxruntime_latency_times_the_export_with_the_stated_threads(best_pt) -> None:
+@pytest.mark.parametrize("runtime", [ONNXRUNTIME, OPENVINO], ids=lambda r: r.stem)
+def test_deployed_latency_times_the_export_with_the_stated_threads(best_pt, runtime) -> None:
     from ablation.engines.yolov5.validate import load_inference_model
 
-    latency = measure_ort_latency(load_inference_model(best_pt, "cpu"), imgsz=64, warmup=1, repeats=4, threads=1)
+    model = load_inference_model(best_pt, "cpu")
+    latency = measure_deployed_latency(model, runtime, imgsz=64, warmup=1, repeats=4, threads=1)
     assert 0 < latency.median_ms <= latency.p90_ms
     assert (latency.device, latency.precision, latency.imgsz, latency.warmup, latency.repeats) == (
         "cpu (1 threads)",
@@ -107,4 +110,6 @@ def test_onnxruntime_latency_times_the_export_with_the_stated_threads(best_pt) -
         4,
     )
     with pytest.raises(ValueError, match=r"^latency needs repeats >= 1 and warmup >= 0 \(got repeats=0, warmup=1\)$"):
-        measure_ort_latency(tiny_model(), imgsz=64, warmup=1, repeats=0)
+        measure_deployed_latency(tiny_model(), runtime, imgsz=64, warmup=1, repeats=0)
+    with pytest.raises(ValueError, match=r"^PyTorch is not a deployed runtime; use one of latency_ort, latency_ov$"):
+        measure_deployed_latency(model, PYTORCH, imgsz=64, warmup=0, repeats=1)
