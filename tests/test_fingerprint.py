@@ -247,6 +247,8 @@ def test_other_package_versions_retrain_every_config(first: tuple, monkeypatch: 
     args, done = first
     versions = fingerprint.package_versions()
     assert versions["torch"] == torch.__version__ and versions["yolov5"] == "7.0.14"
+    # the deployed latencies' export and runtimes are numbers' code too
+    assert (versions["onnx"], versions["onnxruntime"], versions["openvino"]) == ("1.23.2", "1.31.1", "2026.4.1")
     monkeypatch.setattr(fingerprint, "package_versions", lambda engine=None: {**versions, "numpy": "9.9.9"})
     assert retrained(args, done) == EVERY
 
