@@ -17,9 +17,12 @@ shared machine the first of two back-to-back runs was 10-20 % slower whichever i
 
 ``ablation.run`` does more than train: after training it evaluates best.pt (COCO metrics on the
 detections of upstream's own final validation, and latency). Each job times its evaluation
-(``coco_seconds``, ``latency_seconds`` in its ``result.json``), so the overhead splits into
+(``coco_seconds``, ``latency_seconds``, ``latency_ort_seconds``, ``latency_ov_seconds`` in its
+``result.json``), so the overhead splits into
 - the training path: ablation.run minus its evaluation minus plain upstream, per config;
-- the evaluation: its wall time per config (COCO conversion + pycocotools, latency passes).
+- the evaluation: its wall time per config (COCO conversion + pycocotools, latency passes);
+- of the training path, the ONNX check at planning (``conf/onnx``, on by default): untimed
+  ``ablation plan`` of the grid with and without it, the difference per config.
 Prints every time (wall, and CPU seconds of all the processes a side started), the load average
 (``uptime``) before each side, both splits, and whether each
 config's results.csv is identical on both sides. ``--fast``: 1 epoch of yolov5n at 64 px on 16+8
@@ -41,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ablation.track.schema import RUNTIMES  # noqa: E402
+
 PLAIN = """
 import sys, pathlib
 import ablation; ablation.setup()  # registers our modules with upstream's parse_model (the one call a plain checkout needs)
@@ -52,8 +57,10 @@ train.run(data=sys.argv[1], cfg=cfg, weights='', epochs={epochs}, imgsz={imgsz},
           device='cpu', seed=0, project=sys.argv[2], name=pathlib.Path(cfg).stem)
 """
 FAST = {"model": "yolov5n", "epochs": 1, "imgsz": 64, "batch": 4, "rounds": 1, "train_images": 16, "val_images": 8}
-EVALUATION = ("coco_seconds", "latency_seconds")
-EVALUATION_CPU = ("coco_cpu_seconds", "latency_cpu_seconds")
+# the evaluation's parts (``ablation.evaluate``): COCO and each runtime's latency
+PARTS = ("coco", *(runtime.stem for runtime in RUNTIMES))
+EVALUATION = tuple(f"{part}_seconds" for part in PARTS)
+EVALUATION_CPU = tuple(f"{part}_cpu_seconds" for part in PARTS)
 
 
 def timed(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -118,13 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "ABLATION_QUIET": "1", "PYTHONWARNINGS": "ignore"}
     data = ensure(work / "data", SyntheticSpec(train=args.train_images, val=args.val_images))
     grid = [f"model={args.model}", f"attention={args.attention}", f"placement={args.placement}", f"data.path={data}"]
-    subprocess.run(
-        [sys.executable, "-m", "ablation.plan", *grid, "out=plan"],
-        cwd=work,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    # the ONNX check at planning (on by default; plain upstream has none): its cost per command is
+    # the planning command's with it minus without it
+    planning = {}
+    for onnx in ("false", "true"):
+        planning[onnx] = timed(
+            [[sys.executable, "-m", "ablation.plan", *grid, "out=plan", f"onnx.enabled={onnx}"]], work, env
+        )
+    onnx_check = {"wall": planning["true"][0] - planning["false"][0], "cpu": planning["true"][1] - planning["false"][1]}
     yamls = sorted((work / "plan").glob(f"{args.model}-*.yaml"))
     small = (
         ["evaluate.latency.imgsz=64", "evaluate.latency.warmup=1", "evaluate.latency.repeats=3"] if args.fast else []
@@ -137,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         "configs": [y.stem for y in yamls],
         "settings": {k: v for k, v in vars(args).items() if k not in ("work", "json")},
         "rounds": [],
+        "planning": {onnx: {"wall": w, "cpu": c} for onnx, (w, c) in planning.items()},
+        "onnx_check": onnx_check,
     }
     print(
         f"configs: {', '.join(y.stem for y in yamls)}; {args.model}, {args.epochs} epochs at {args.imgsz} px, "
@@ -192,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"round {r + 1}  {yaml.stem} results.csv identical to plain upstream's: {'yes' if identical[yaml.stem] else 'NO'}; "
                 f"evaluation {sum(evaluation[yaml.stem].values()):.1f} s (COCO {evaluation[yaml.stem]['coco_seconds']:.1f} s "
-                f"from {results[yaml.stem].get('coco_source', '?')}, latency {evaluation[yaml.stem]['latency_seconds']:.1f} s)"
+                f"from {results[yaml.stem].get('coco_source', '?')}, latency "
+                + ", ".join(f"{r.name} {evaluation[yaml.stem][r.seconds]:.1f} s" for r in RUNTIMES)
+                + ")"
             )
         report["rounds"].append(
             {
@@ -216,11 +228,16 @@ def main(argv: list[str] | None = None) -> int:
         training_path_overhead_per_config=(ours - evaluated - plain) / len(rounds) / n,
         evaluation_per_config=evaluated / len(rounds) / n,
         cpu_per_config=cpu,
+        onnx_check_per_config={k: v / n for k, v in onnx_check.items()},
     )
     print(f"ratio                          {report['ratio']:8.3f}  (ablation.run / plain, evaluation included)")
     print(f"ratio, training path           {report['ratio_training_path']:8.3f}  (evaluation left out)")
     print(f"training path overhead         {report['training_path_overhead_per_config']:8.1f} s per config")
     print(f"evaluation of best.pt          {report['evaluation_per_config']:8.1f} s per config")
+    print(
+        f"ONNX check at planning         {onnx_check['wall'] / n:8.1f} s per config, {onnx_check['cpu'] / n:.1f} CPU s "
+        f"(part of the training path above; `ablation plan` with onnx.enabled=true minus false)"
+    )
     print(
         f"CPU seconds per config         {cpu['plain']:8.1f} plain, {cpu['ours']:8.1f} ablation.run, "
         f"{cpu['evaluation']:.1f} of it the evaluation"

@@ -51,8 +51,14 @@ def test_fast_benchmark_splits_training_path_and_evaluation(bench: tuple[Path, d
         "yolov5n-none": "upstream final validation",
         "yolov5n-se-neck": "upstream final validation",
     }
-    for seconds in round_["evaluation"].values():
-        assert seconds["coco_seconds"] > 0 and seconds["latency_seconds"] > 0
+    for seconds in round_["evaluation"].values():  # COCO and each runtime's latency
+        assert set(seconds) == {"coco_seconds", "latency_seconds", "latency_ort_seconds", "latency_ov_seconds"}
+        assert all(v > 0 for v in seconds.values())
+    planning = report["planning"]
+    assert report["onnx_check"] == pytest.approx(
+        {k: planning["true"][k] - planning["false"][k] for k in ("wall", "cpu")}
+    )
+    assert report["onnx_check_per_config"]["wall"] == pytest.approx(report["onnx_check"]["wall"] / 2)
     total = sum(sum(v.values()) for v in round_["evaluation"].values())
     assert report["evaluation_per_config"] == pytest.approx(total / 2)
     assert report["training_path_overhead_per_config"] == pytest.approx((round_["ours"] - total - round_["plain"]) / 2)

@@ -1,6 +1,7 @@
 """Make the pinned yolov5 7.0.14 import and run quietly on today's libraries.
 
-Call ``install()`` before importing ``yolov5``. It changes nothing about training results.
+Call ``install()`` before importing ``yolov5`` (it imports upstream's ``utils.general`` itself). It
+changes nothing about training results.
 """
 
 from __future__ import annotations
@@ -50,7 +51,36 @@ def install() -> None:
 
     if not hasattr(ImageFont.FreeTypeFont, "getsize"):  # removed in Pillow 10; upstream's plots call it
         ImageFont.FreeTypeFont.getsize = _text_size  # type: ignore[attr-defined]
+    with _light_stack():
+        import yolov5.utils.general  # noqa: F401
     _installed = True
+
+
+@contextlib.contextmanager
+def _light_stack() -> Iterator[None]:
+    """``inspect.stack`` as a walk over the frames, inside the block.
+
+    ``yolov5.utils.general`` calls ``inspect.stack()`` twice at import to compare two frames' file
+    names. The real one resolves every frame's source file, module and context lines; from a
+    deep stack in a process that has loaded many modules (the command after Hydra, MLflow and
+    torch) that took 1.2-2 s of the import's 5-7. The frames' ``co_filename`` are the same names.
+    """
+    import inspect
+
+    def stack(context: int = 1) -> list[inspect.FrameInfo]:
+        frames, frame = [], sys._getframe(1)
+        while frame is not None:
+            code = frame.f_code
+            frames.append(inspect.FrameInfo(frame, code.co_filename, frame.f_lineno, code.co_name, None, None))
+            frame = frame.f_back
+        return frames
+
+    real = inspect.stack
+    inspect.stack = stack
+    try:
+        yield
+    finally:
+        inspect.stack = real
 
 
 def launch_environ(also: tuple[str, ...] = ()) -> dict[str, str]:
