@@ -69,6 +69,11 @@ def fake_sinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             r"evaluate\.coco=yes is not true or false; e\.g\. evaluate\.coco=true\.",
         ),
         (
+            "ablation.plan",
+            ["evaluate.latency.openvino=maybe"],
+            r"evaluate\.latency\.openvino=maybe is not true or false; e\.g\. evaluate\.latency\.openvino=true\.",
+        ),
+        (
             "ablation.run",
             ["tracking.stale_after_s=10"],
             r"tracking\.stale_after_s=10 must exceed tracking\.heartbeat_s=30 \(else every live run looks lost\); "

@@ -19,4 +19,3 @@ def test_the_light_stack_names_the_frames_inspect_names() -> None:
     assert inspect.stack is not None and frames_named_by(inspect.stack())[1:] == real[1:]  # put back
     assert [f[0] for f in light] == [f[0] for f in real] and [f[2] for f in light] == [f[2] for f in real]
     assert light[0][2] == "test_the_light_stack_names_the_frames_inspect_names" and len(light) > 5
-
