@@ -130,7 +130,7 @@ def configs_frame(
     frame = family_columns(pd.DataFrame(rows), metric, correction, alpha)
     frame["pareto_gflops"] = pareto_front(frame, "gflops", metric)
     for runtime in RUNTIMES:
-        frame[f"pareto_{runtime.stem}"] = pareto_front(frame, runtime.ms, metric, within=runtime.device)
+        frame[runtime.pareto] = pareto_front(frame, runtime.ms, metric, within=runtime.device)
     order = frame[metric].fillna(-np.inf)
     return (
         frame.assign(_order=-order)
@@ -151,7 +151,7 @@ def _config_row(group: pd.DataFrame, metric: str, single_seed: SingleSeed | None
         # latency: the median over seeds, so one run timed while something else ran cannot move it
         row[c] = done[c].median() if c.startswith("latency") else done[c].mean()
     for runtime in RUNTIMES:
-        row.update(_latency_device(done, runtime.stem))
+        row.update(_latency_device(done, runtime))
     pairs = done.dropna(subset=[f"delta_{metric}"]) if f"delta_{metric}" in done else done.iloc[:0]
     for m in COMPARED:
         row[f"delta_{m}"], row[f"delta_{m}_lo"], row[f"delta_{m}_hi"] = t_interval(pairs[f"delta_{m}"])
@@ -188,12 +188,11 @@ def _control_columns(done: pd.DataFrame, metric: str, first: pd.Series) -> dict[
     return row
 
 
-def _latency_device(done: pd.DataFrame, stem: str = "latency") -> dict[str, object]:
-    """``<stem>_device`` of a config's timed runs (``latency``: PyTorch, ``latency_ort``: ONNX
-    Runtime, ``latency_ov``: OpenVINO). Runs timed on different devices or thread counts are not comparable: the config then
-    has no latency (NaN) and the device reads ``mixed: A | B`` (``<stem>_mixed``), so it is left
-    off that runtime's latency Pareto front."""
-    device, mixed, cost = f"{stem}_device", f"{stem}_mixed", f"{stem}_ms"
+def _latency_device(done: pd.DataFrame, runtime: Runtime = PYTORCH) -> dict[str, object]:
+    """``<stem>_device`` of a config's runs timed in ``runtime``. Runs timed on different devices
+    or thread counts are not comparable: the config then has no latency (NaN) and the device reads
+    ``mixed: A | B`` (``<stem>_mixed``), so it is left off that runtime's latency Pareto front."""
+    device, mixed, cost = runtime.device, runtime.mixed, runtime.ms
     if device not in done or cost not in done:
         return {device: "", mixed: False}
     timed = done[done[cost].notna()]
@@ -204,7 +203,7 @@ def _latency_device(done: pd.DataFrame, stem: str = "latency") -> dict[str, obje
         device: "mixed: " + " | ".join(d or "unknown" for d in devices),
         mixed: True,
         cost: np.nan,
-        f"{stem}_p90_ms": np.nan,
+        runtime.p90_ms: np.nan,
     }
 
 

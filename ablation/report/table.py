@@ -43,11 +43,11 @@ def display_frame(configs: pd.DataFrame, metric: str = "mAP50-95") -> pd.DataFra
         out["1 seed: val-image bootstrap"] = [_bootstrap(r) for _, r in configs.iterrows()]
     out["params (M)"] = [_number(v / 1e6, 3) for v in configs["params"]]
     out["GFLOPs"] = [_number(v, 2) for v in configs["gflops"]]
-    for label, stem in ((runtime.column, runtime.stem) for runtime in RUNTIMES):  # PyTorch, ONNX Runtime, OpenVINO
-        mixed = configs.get(f"{stem}_mixed", pd.Series(False, index=configs.index)).fillna(False)
-        cost = configs.get(f"{stem}_ms", pd.Series(np.nan, index=configs.index))
+    for runtime in RUNTIMES:  # PyTorch, ONNX Runtime, OpenVINO
+        mixed = configs.get(runtime.mixed, pd.Series(False, index=configs.index)).fillna(False)
+        cost = configs.get(runtime.ms, pd.Series(np.nan, index=configs.index))
         if cost.notna().any() or mixed.any():
-            out[label] = ["mixed devices" if m else _number(v, 2) for v, m in zip(cost, mixed)]
+            out[runtime.column] = ["mixed devices" if m else _number(v, 2) for v, m in zip(cost, mixed)]
     return out.reset_index(drop=True)
 
 

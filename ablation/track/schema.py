@@ -88,6 +88,11 @@ COCO_AP_SMALL, COCO_AP_MEDIUM, COCO_AP_LARGE, COCO_AR100 = (
 COCO_SECONDS = "coco_seconds"  # wall time of the COCO part; each latency part's is Runtime.seconds
 
 
+def _suffixed(suffix: str) -> property:
+    """A ``Runtime`` property naming one of its keys: ``<stem>_<suffix>``."""
+    return property(lambda runtime: f"{runtime.stem}_{suffix}")
+
+
 @dataclass(frozen=True)
 class Runtime:
     """One runtime best.pt's latency is timed in (``ablation.evaluate``). Its ``stem`` prefixes
@@ -100,25 +105,17 @@ class Runtime:
     column: str  # the table's column: "ORT ms"
     deployed: bool = True  # timed on best.pt's ONNX export (False: PyTorch eager)
 
-    @property
-    def ms(self) -> str:
-        return f"{self.stem}_ms"
+    ms = _suffixed("ms")
+    p90_ms = _suffixed("p90_ms")
+    device = _suffixed("device")
+    seconds = _suffixed("seconds")
+    error = _suffixed("error")
+    mixed = _suffixed("mixed")  # the report's: its seeds were timed on different devices
 
     @property
-    def p90_ms(self) -> str:
-        return f"{self.stem}_p90_ms"
-
-    @property
-    def device(self) -> str:
-        return f"{self.stem}_device"
-
-    @property
-    def seconds(self) -> str:
-        return f"{self.stem}_seconds"
-
-    @property
-    def error(self) -> str:
-        return f"{self.stem}_error"
+    def pareto(self) -> str:
+        """The report's flag: on this runtime's latency Pareto front."""
+        return f"pareto_{self.stem}"
 
 
 # PyTorch eager on the job's device; best.pt's ONNX export in ONNX Runtime and in OpenVINO, on
