@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+# Where checks that may kill their process run: ``runner(task, items)`` is ``task(item)`` for each
+# item, in order, a ``Crashed`` for the item its process died on (``run_guarded``, or the sweep's
+# waiting training child: ``train.isolate.Children.call``). ``task``: a module-level function, or
+# a ``functools.partial`` of one with keyword arguments.
+Runner = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+
 
 @dataclass(frozen=True)
 class Crashed:

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from ablation.config.grid import GridEntry
 from ablation.data.dataset import Dataset
 from ablation.data.resolve import DataError, resolve
+from ablation.deploy.guarded import Runner
 from ablation.engines import engine_of
 from ablation.plan.preflight.pool import preflight_many
 from ablation.plan.surgery import BASELINE, ModelSpec, Placement, SurgeryResult, apply
@@ -81,8 +82,14 @@ class PlanRow:
         return {c: getattr(self, c) for c in COLUMNS}
 
 
-def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[str, Any]) -> list[PlanRow]:
+def plan(
+    entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[str, Any], checks: Runner | None = None
+) -> list[PlanRow]:
     """Plan every entry into ``out``: ``<name>.yaml``, ``<name>.json`` (the row) and the rows.
+
+    The preflight and the ONNX check build models with torch; ``checks`` (``deploy.guarded.Runner``)
+    runs a few of them in a process that has imported it already (else: here, and the ONNX check
+    in a child that may die).
 
     With ``train.weights``, the checkpoint is checked against the base model here (a mismatch is
     the row's error) and each config's starting checkpoint is written: ``<name>.pt``, with
@@ -113,8 +120,9 @@ def plan(entries: list[GridEntry], out: Path, preflight_cfg: DictConfig | dict[s
                 surgeries[row.name] = (entry, result)
                 _check_weights(entry, row, checkpoints)
         rows.append(row)
-    _preflight([r for r in rows if r.ok], out, preflight_cfg)
-    _onnx([r for r in rows if r.ok], out, {e.name: e for e in entries}, int(preflight_cfg.get("workers", 2)))
+    _preflight([r for r in rows if r.ok], out, preflight_cfg, checks)
+    workers = int(preflight_cfg.get("workers", 2))
+    _onnx([r for r in rows if r.ok], out, {e.name: e for e in entries}, workers, checks)
     for row in rows:
         if row.ok and row.name in surgeries:
             _transfer(*surgeries[row.name], row, out, checkpoints)
@@ -211,7 +219,7 @@ def _transfer(entry: GridEntry, result: SurgeryResult, row: PlanRow, out: Path, 
         row.weights, row.weights_transferred = "", NOT_TRANSFERRED
 
 
-def _preflight(rows: list[PlanRow], out: Path, cfg: DictConfig | dict[str, Any]) -> None:
+def _preflight(rows: list[PlanRow], out: Path, cfg: DictConfig | dict[str, Any], checks: Runner | None) -> None:
     """Check each distinct (yaml, class count) once, in parallel workers."""
     distinct: dict[tuple[str, int, str], list[PlanRow]] = {}
     for row in rows:
@@ -224,13 +232,14 @@ def _preflight(rows: list[PlanRow], out: Path, cfg: DictConfig | dict[str, Any])
         gflops_imgsz=int(cfg.get("gflops_imgsz", 640)),
         workers=int(cfg.get("workers", 2)),
         step=bool(cfg.get("enabled", True)),
+        runner=checks,
     )
     for group, res in zip(distinct.values(), results):
         for row in group:
             row.params, row.gflops, row.error, row.summary = res.params, res.gflops, res.error, res.summary
 
 
-def _onnx(rows: list[PlanRow], out: Path, entries: dict[str, GridEntry], workers: int) -> None:
+def _onnx(rows: list[PlanRow], out: Path, entries: dict[str, GridEntry], workers: int, checks: Runner | None) -> None:
     """The ONNX check (``conf/onnx``) of each distinct (yaml, class count, engine, settings) once;
     with ``onnx.require=true`` a failure is the row's error."""
     from ablation.deploy.settings import OnnxSettings
@@ -249,7 +258,7 @@ def _onnx(rows: list[PlanRow], out: Path, entries: dict[str, GridEntry], workers
         by_settings.setdefault(settings, []).append(group)
     for settings, groups in by_settings.items():
         items = [(str(out / g[0].yaml), g[0].nc, g[0].engine or None) for g in groups]
-        for group, (diff, error) in zip(groups, check_many(items, settings, workers)):
+        for group, (diff, error) in zip(groups, check_many(items, settings, workers, checks)):
             for row in group:
                 for key, value in outcome(diff, error).items():
                     setattr(row, key, value)

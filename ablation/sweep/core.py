@@ -183,8 +183,12 @@ def _opened(store: Store) -> Store:
 
 
 def plan_sweep(entries: list[GridEntry], plan_dir: Path, preflight: DictConfig) -> dict[str, PlanRow]:
-    """Plan every entry; one that cannot train stops the sweep before anything trains."""
-    rows = plan(entries, plan_dir, preflight)
+    """Plan every entry; one that cannot train stops the sweep before anything trains. The checks
+    that build models run in the first config's training child, which imports torch and the
+    engine while the grid is composed (``train.isolate.Children.call``)."""
+    from ablation.train.isolate import CHILDREN
+
+    rows = plan(entries, plan_dir, preflight, checks=CHILDREN.call)
     onnx_warnings([r for r in rows if r.ok])
     for row in rows:  # a wider baseline (control=width) cannot take the base checkpoint: said, not silent
         if row.ok and row.weights_transferred == NOT_TRANSFERRED:

@@ -21,19 +21,23 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import pickle
 import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ablation.engines import engine, launch_environ
-from ablation.train.worker import ENGINE_ENV
+from ablation.train.environ import IMPORTED
+from ablation.train.worker import CALL, ENGINE_ENV
 
 
 @dataclass
@@ -49,6 +53,30 @@ class Standby:
         """Alive, and started with exactly the environment a job needs."""
         return self.env == env and self.process.poll() is None
 
+    def call(self, task: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``task(item)`` for the items, in order, in this child, before its job (``worker.CALL``);
+        fewer results than items when it died (on the next one)."""
+        assert self.process.stdin is not None
+        function = task.func if isinstance(task, partial) else task
+        request = {
+            CALL: f"{function.__module__}:{function.__qualname__}",
+            "kwargs": task.keywords if isinstance(task, partial) else {},
+            "items": list(items),
+        }
+        handle, name = tempfile.mkstemp(prefix="ablation-call-", suffix=".pickle")
+        os.close(handle)
+        reply = Path(name)
+        try:
+            self.process.stdin.write(json.dumps({**request, "reply": name}).encode() + b"\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            reply.unlink()
+            return []
+        try:
+            return _replies(self.process, reply, len(items))
+        finally:
+            reply.unlink(missing_ok=True)
+
     def discard(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -56,17 +84,14 @@ class Standby:
         self.early_output.unlink(missing_ok=True)
 
 
-# Set in the job process by libraries it imports, not by the user: MLflow's store imports polars,
-# which configures its allocator. A child gets them as launched (and a waiting child still matches).
-LIBRARY_ENV = ("_RJEM_MALLOC_CONF",)
-
-
 def child_environ(env: dict[str, str], engine_name: str | None = None) -> dict[str, str]:
     """A training child of engine ``engine_name`` (default: the default engine): the launch
     environment of that engine (``engines.launch_environ``), the engine's name, plus ``env`` (e.g.
-    a GPU lease)."""
+    a GPU lease). What imports in this process set is as it was before them (``environ``), so a
+    child started before those imports still matches."""
     name = engine(engine_name).name
-    child_env = {**launch_environ(name, also=LIBRARY_ENV), "PYTHONUNBUFFERED": "1", ENGINE_ENV: name, **env}
+    launched = IMPORTED.restored(launch_environ(name))
+    child_env = {**launched, "PYTHONUNBUFFERED": "1", ENGINE_ENV: name, **env}
     child_env.pop("MLFLOW_RUN_ID", None)  # never let the child attach to someone else's run
     return child_env
 
@@ -97,6 +122,26 @@ class Children:
     def job_begins(self) -> None:
         """A job of those expected has begun (whether it trains, is skipped or fails)."""
         self.jobs_left = max(0, self.jobs_left - 1)
+
+    def call(self, task: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """``task(item)`` for each item, in order, in the waiting child (started now if none is):
+        the checks at planning, which need the torch and engine it imports anyway. A
+        ``deploy.guarded.Crashed`` for the item the child died on; a new child takes the rest
+        (``deploy.guarded.Runner``)."""
+        from ablation.deploy.guarded import Crashed
+
+        results: list[Any] = []
+        while len(results) < len(items):
+            if self.standby is None or self.standby.process.poll() is not None:
+                self.discard()
+                self.prestart()
+            assert self.standby is not None
+            done = self.standby.call(task, items[len(results) :])
+            results.extend(done)
+            if len(results) < len(items):  # it died on the next item
+                results.append(Crashed(self.standby.process.wait()))
+                self.discard()
+        return results
 
     def discard(self) -> None:
         """Stop a waiting child that will get no job (end of sweep, or jobs run in other processes)."""
@@ -234,6 +279,23 @@ def _follow(
                     on_event(json.loads(line))
             if worker.process.returncode is not None and not chunk:
                 return worker.process.returncode
+
+
+def _replies(process: subprocess.Popen[bytes], reply: Path, count: int) -> list[Any]:
+    """The results a child appends to ``reply`` (``worker.reply``: length-prefixed pickles) until it
+    has written ``count`` of them or exited."""
+    results: list[Any] = []
+    offset = 0
+    while True:
+        alive = process.poll() is None
+        data = reply.read_bytes()[offset:]
+        while len(data) >= 8 and len(data) >= 8 + int.from_bytes(data[:8], "little"):
+            size = int.from_bytes(data[:8], "little")
+            results.append(pickle.loads(data[8 : 8 + size]))
+            data, offset = data[8 + size :], offset + 8 + size
+        if len(results) == count or not alive:
+            return results
+        time.sleep(0.02)
 
 
 def spawn(env: dict[str, str]) -> Standby:

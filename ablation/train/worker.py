@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 RESULT, ERROR, EVENTS = "result.json", "error.txt", "events.jsonl"
+CALL = "call"  # a request to a waiting child before its job: run a function on items (``isolate.Standby.call``)
 ENGINE_ENV = "ABLATION_ENGINE"  # in a waiting child's environment: the engine it preloads (``isolate.child_environ``)
 
 
@@ -58,10 +59,14 @@ def standby(early_output: Path) -> int:
         return 130
     except Exception:
         pass
-    try:
-        line = sys.stdin.readline()
-    except KeyboardInterrupt:
-        return 130
+    while True:
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            return 130
+        if not line.strip() or CALL not in json.loads(line):
+            break
+        answer(json.loads(line), early_output)
     if not line.strip():
         early_output.unlink(missing_ok=True)
         return 0
@@ -76,6 +81,28 @@ def standby(early_output: Path) -> int:
     os.dup2(descriptor, sys.stderr.fileno())
     os.close(descriptor)
     return train(Path(handoff["job"]))
+
+
+def answer(request: dict[str, Any], early_output: Path) -> None:
+    """Run ``request``'s function on each of its items, appending each result to its reply file as
+    it comes (8 bytes of length, then the pickle). What the checks print is not kept: the early
+    output goes to the first job's log."""
+    import importlib
+    import pickle
+
+    module, name = request[CALL].split(":")
+    function = getattr(importlib.import_module(module), name)
+    kept = early_output.stat().st_size if early_output.is_file() else 0
+    with open(request["reply"], "ab") as reply:
+        for item in request["items"]:
+            data = pickle.dumps(function(item, **request["kwargs"]))
+            reply.write(len(data).to_bytes(8, "little") + data)
+            reply.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if early_output.is_file():
+        os.truncate(early_output, kept)
+        os.lseek(sys.stdout.fileno(), kept, os.SEEK_SET)
 
 
 def train(job_file: Path) -> int:

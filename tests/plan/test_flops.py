@@ -90,3 +90,14 @@ def test_layers_that_differ_only_in_an_attribute_are_counted_apart() -> None:
     assert once == pytest.approx(2 * 3 * 8 * 9 * 32 * 32 / 1e9 + conv)
     assert twice == pytest.approx(once + conv)
     assert cache.hits == 3  # the first conv, BatchNorm and SiLU of the second model
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_counting_in_place_leaves_later_models_activations_alone(cached: bool) -> None:
+    # yolov5's Conv layers share one SiLU (``Conv.default_act``) across every model of the process;
+    # the count skips activations, and must not leave that shared one an identity behind it.
+    gflops(build_model(model_yaml("yolov5n.yaml"), 2), 64, cache=FlopCache() if cached else None, in_place=True)
+    later = build_model(model_yaml("yolov5n.yaml"), 2)
+    x = torch.tensor([-1.0, 0.5, 2.0])
+    expected = nn.functional.silu(x)
+    assert torch.equal(later.model[0].act(x.clone()), expected)  # upstream's SiLU works in place

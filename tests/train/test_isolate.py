@@ -46,16 +46,45 @@ def test_child_output_is_echoed_live_when_asked(tmp_path: Path, capsys: pytest.C
     assert capsys.readouterr().out == (tmp_path / "train.log").read_text()
 
 
-def test_children_start_from_the_launch_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_children_start_from_the_launch_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Upstream's import has set OMP_NUM_THREADS in this process; a child must not inherit it.
-    monkeypatch.setattr(compat, "_launch_env", {"NUMEXPR_MAX_THREADS": "3"})
+    monkeypatch.setattr(compat, "_launch_env", {})
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setenv("_RJEM_MALLOC_CONF", "set by polars")
     monkeypatch.setenv("ABLATION_SET_LATER", "kept")
+    # a library that sets a variable when imported (as polars sets its allocator's)
+    monkeypatch.delenv("ABLATION_SET_BY_IMPORT", raising=False)
+    (tmp_path / "lib_setting_env.py").write_text("import os\nos.environ['ABLATION_SET_BY_IMPORT'] = 'lib'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import lib_setting_env  # noqa: F401
+
     env = child_environ({"CUDA_VISIBLE_DEVICES": "2"})
-    assert "OMP_NUM_THREADS" not in env and env["NUMEXPR_MAX_THREADS"] == "3" and "_RJEM_MALLOC_CONF" not in env
+    assert os.environ["ABLATION_SET_BY_IMPORT"] == "lib" and "ABLATION_SET_BY_IMPORT" not in env
+    assert "OMP_NUM_THREADS" not in env
     assert env["ABLATION_SET_LATER"] == "kept" and env["CUDA_VISIBLE_DEVICES"] == "2"
     assert os.environ["OMP_NUM_THREADS"] == "1"  # this process keeps its own
+
+
+# What a command imports after its first training child was started (``config.command.launch``).
+COMMAND_STACK = """
+import json, sys
+from ablation.train.isolate import child_environ
+before = child_environ({})
+import cv2, torchvision, mlflow.tracking, polars, onnx
+import ablation; ablation.setup()
+import yolov5.train, yolov5.val
+from ablation.track.store import Store
+after = child_environ({})
+print(json.dumps({k: [before.get(k), after.get(k)] for k in set(before) | set(after) if before.get(k) != after.get(k)}))
+"""
+
+
+def test_a_child_started_before_the_commands_imports_still_matches_its_job() -> None:
+    # cv2, torchvision, MLflow's polars and upstream each set variables when imported; had the job's
+    # environment changed with them, the child started ahead would be thrown away and started again.
+    done = subprocess.run(
+        [sys.executable, "-c", COMMAND_STACK], env=compat.launch_environ(), capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == {}
 
 
 @pytest.fixture
@@ -288,3 +317,39 @@ def test_a_slurm_task_tells_a_requeue_from_a_cancel(
     else:
         monkeypatch.setenv("SLURM_RESTART_COUNT", restart_count)
     assert SlurmTermination.requeued() is requeued
+
+
+CHECKS = """
+import os
+
+
+def check(item, suffix=""):
+    print("noise from a check")  # not the first job's log
+    if item == "die":
+        os.kill(os.getpid(), 9)
+    return item.upper() + suffix
+"""
+
+
+def test_checks_run_in_the_waiting_child_one_that_kills_it_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_standby: None
+) -> None:
+    from functools import partial
+
+    from ablation.deploy.guarded import Crashed
+
+    (tmp_path / "checks_for_test.py").write_text(CHECKS)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import checks_for_test
+
+    spawned = counting_spawns(monkeypatch)
+    CHILDREN.prestart()
+    first = CHILDREN.standby
+    assert first is not None
+    assert CHILDREN.call(partial(checks_for_test.check, suffix="!"), ["a", "b"]) == ["A!", "B!"]
+    assert CHILDREN.standby is first and first.process.poll() is None  # it still waits for its job
+    assert "noise from a check" not in first.early_output.read_text()
+    results = CHILDREN.call(checks_for_test.check, ["c", "die", "d"])
+    assert results == ["C", Crashed(-9), "D"] and len(spawned) == 2  # a new child took "d"
+    assert CHILDREN.standby is not None and CHILDREN.standby.process.poll() is None

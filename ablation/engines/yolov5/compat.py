@@ -28,7 +28,7 @@ _installed = False
 # min(8, cpu_count - 1). A plain run has loaded torch by then and keeps torch's own thread count;
 # a child process that inherited the variable would train with fewer threads (on 2 cores: 1, and
 # 1.6x slower, with different float sums) than plain upstream does.
-UPSTREAM_IMPORT_ENV = ("OMP_NUM_THREADS", "NUMEXPR_MAX_THREADS")
+UPSTREAM_IMPORT_ENV = ("OMP_NUM_THREADS", "NUMEXPR_MAX_THREADS", "YOLO_OFFLINE")
 _launch_env: dict[str, str] | None = None  # os.environ before upstream's import
 
 

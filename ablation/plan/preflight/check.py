@@ -7,7 +7,6 @@ arguments, shape mismatches, modules that fail at batch 1 or under deterministic
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -15,19 +14,7 @@ from torch.utils import _pytree as pytree
 
 from ablation.engines import engine
 from ablation.plan.preflight.flops import FlopCache, gflops
-
-
-@dataclass(frozen=True)
-class PreflightResult:
-    yaml: str
-    params: int = 0
-    gflops: float = 0.0
-    error: str = ""
-    summary: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
+from ablation.plan.preflight.result import PreflightResult
 
 
 def build_model(yaml_path: str | Path, nc: int | None = None, engine_name: str | None = None) -> torch.nn.Module:

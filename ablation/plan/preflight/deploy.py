@@ -1,6 +1,7 @@
 """The ONNX check of planned models (``conf/onnx``): each distinct model, untrained, built by its
 engine as deployment exports it (fused, eval), exported and run in ONNX Runtime against PyTorch
-(``ablation.deploy.onnx_export``), in child processes that may die (``ablation.deploy.guarded``).
+(``ablation.deploy.onnx_export``), in child processes that may die (``ablation.deploy.guarded``),
+or, given a ``runner``, where it runs them (the sweep's waiting training child).
 
 A model that does not export is a warning on its plan row (``onnx``); with ``onnx.require=true``
 it is the row's error, and the config is refused like one that fails its preflight.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ablation.deploy.guarded import Crashed, run_guarded
+from ablation.deploy.guarded import Crashed, Runner, run_guarded
 from ablation.deploy.settings import OnnxSettings
 from ablation.plan.preflight.pool import IN_PROCESS_BELOW
 
@@ -33,12 +34,20 @@ def check_item(item: tuple[str, int | None, str | None, int, int]) -> tuple[floa
 
 
 def check_many(
-    items: list[tuple[str, int | None, str | None]], settings: OnnxSettings, workers: int = 2
+    items: list[tuple[str, int | None, str | None]],
+    settings: OnnxSettings,
+    workers: int = 2,
+    runner: Runner | None = None,
 ) -> list[tuple[float | None, str]]:
     """``check_item`` of each ``(yaml, classes, engine)``, in order: (difference, "") when ONNX
-    Runtime's outputs are within ``settings.tolerance`` of PyTorch's, else (difference or None, why)."""
-    workers = workers if len(items) >= IN_PROCESS_BELOW else 1  # a worker's imports cost more than a few checks
-    results = run_guarded(check_item, [(*item, settings.imgsz, settings.opset) for item in items], workers)
+    Runtime's outputs are within ``settings.tolerance`` of PyTorch's, else (difference or None, why).
+    A few items go to ``runner`` when given, else to one guarded child."""
+    checks = [(*item, settings.imgsz, settings.opset) for item in items]
+    if runner is not None and len(items) < IN_PROCESS_BELOW:
+        results = runner(check_item, checks)
+    else:
+        workers = workers if len(items) >= IN_PROCESS_BELOW else 1  # a worker's imports cost more than a few checks
+        results = run_guarded(check_item, checks, workers)
     out: list[tuple[float | None, str]] = []
     for result in results:
         if isinstance(result, Crashed):

@@ -56,15 +56,22 @@ def gflops(
     meta = model.to("meta").eval()
     for module, name, value in kept:  # strides stay real: the heads' anchors read them as numbers
         setattr(module, name, value)
-    for module in meta.modules():
-        if isinstance(module, UNCOUNTED):
-            module.forward = _same  # type: ignore[method-assign]
-    x = torch.empty(1, channels, imgsz, imgsz, device="meta")
-    if cache is not None and isinstance(getattr(meta, "model", None), nn.Sequential):
-        return cache.count(meta, x) / 1e9
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        meta(x)
-    return counter.get_total_flops() / 1e9
+    # Skipped only for this pass: a module instance can be shared beyond this model (yolov5's
+    # ``Conv.default_act`` is one SiLU, a class attribute, in every Conv of every model built in
+    # the process), and left patched it would be an identity in every model trained here later.
+    skipped = [module for module in meta.modules() if isinstance(module, UNCOUNTED)]
+    for module in skipped:
+        module.forward = _same  # type: ignore[method-assign]
+    try:
+        x = torch.empty(1, channels, imgsz, imgsz, device="meta")
+        if cache is not None and isinstance(getattr(meta, "model", None), nn.Sequential):
+            return cache.count(meta, x) / 1e9
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            meta(x)
+        return counter.get_total_flops() / 1e9
+    finally:
+        for module in skipped:
+            vars(module).pop("forward", None)
 
 
 class FlopCache:

@@ -2,7 +2,10 @@
 
 Items go to the workers in runs of neighbours (a plan lists the configs of one base model
 together), and each run shares one ``FlopCache``: the layers a config shares with the ones
-before it are not traced again."""
+before it are not traced again. A few items run in this process, or, given a ``runner``
+(``deploy.guarded.Runner``: the sweep's waiting training child, which has imported torch and the
+engine already), there; if that process dies, each item is checked on its own so that only the
+one it died on fails."""
 
 from __future__ import annotations
 
@@ -11,8 +14,8 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
-from ablation.plan.preflight.check import PreflightResult, preflight
-from ablation.plan.preflight.flops import FlopCache
+from ablation.deploy.guarded import Crashed, Runner
+from ablation.plan.preflight.result import PreflightResult
 
 # (yaml, number of classes[, engine name]): without a name, or None, the default engine builds it
 Item = tuple[str, int | None] | tuple[str, int | None, str | None]
@@ -29,6 +32,9 @@ def _init_worker(threads: int) -> None:
 
 
 def _check_run(items: list[Item], **options: int | bool) -> list[PreflightResult]:
+    from ablation.plan.preflight.check import preflight
+    from ablation.plan.preflight.flops import FlopCache
+
     cache = FlopCache()
     return [
         preflight(yaml, nc=nc, flops=cache, engine_name=name[0] if name else None, **options)  # type: ignore[arg-type]
@@ -37,11 +43,18 @@ def _check_run(items: list[Item], **options: int | bool) -> list[PreflightResult
 
 
 def preflight_many(
-    items: list[Item], imgsz: int = 64, gflops_imgsz: int = 640, workers: int = 2, step: bool = True
+    items: list[Item],
+    imgsz: int = 64,
+    gflops_imgsz: int = 640,
+    workers: int = 2,
+    step: bool = True,
+    runner: Runner | None = None,
 ) -> list[PreflightResult]:
     """``preflight`` of each ``(yaml, number of classes[, engine name])``, in order."""
     check = partial(_check_run, imgsz=imgsz, gflops_imgsz=gflops_imgsz, step=step)
     workers = max(1, min(workers, len(items), os.cpu_count() or 1))
+    if items and runner is not None and len(items) < IN_PROCESS_BELOW:
+        return _run_by(runner, check, items)
     if workers == 1 or len(items) < IN_PROCESS_BELOW:
         return check(items)
     size = max(1, -(-len(items) // (workers * 4)))  # four runs per worker: balanced, few cold caches
@@ -50,3 +63,17 @@ def preflight_many(
     context = multiprocessing.get_context("spawn")  # never fork a process that has torch loaded
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
         return [result for run in pool.map(check, runs) for result in run]
+
+
+def _run_by(runner: Runner, check: partial[list[PreflightResult]], items: list[Item]) -> list[PreflightResult]:
+    """``check`` of all ``items`` in one call of ``runner``; if its process dies, one call per item."""
+    (results,) = runner(check, [items])
+    if not isinstance(results, Crashed):
+        return list(results)
+    out = []
+    for item, result in zip(items, runner(check, [[item] for item in items])):
+        if isinstance(result, Crashed):
+            out.append(PreflightResult(item[0], error=f"building the model or its training step: {result.sentence()}"))
+        else:
+            out.append(result[0])
+    return out
