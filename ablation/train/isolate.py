@@ -65,17 +65,15 @@ class Standby:
         }
         handle, name = tempfile.mkstemp(prefix="ablation-call-", suffix=".pickle")
         os.close(handle)
-        reply = Path(name)
         try:
-            self.process.stdin.write(json.dumps({**request, "reply": name}).encode() + b"\n")
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            reply.unlink()
-            return []
-        try:
-            return _replies(self.process, reply, len(items))
+            try:
+                self.process.stdin.write(json.dumps({**request, "reply": name}).encode() + b"\n")
+                self.process.stdin.flush()
+            except BrokenPipeError:
+                return []  # it died before the request
+            return _replies(self.process, Path(name), len(items))
         finally:
-            reply.unlink(missing_ok=True)
+            Path(name).unlink(missing_ok=True)
 
     def discard(self) -> None:
         if self.process.poll() is None:
@@ -131,10 +129,10 @@ class Children:
         from ablation.deploy.guarded import Crashed
 
         results: list[Any] = []
+        engine_name = self.standby.env.get(ENGINE_ENV) if self.standby is not None else None
         while len(results) < len(items):
             if self.standby is None or self.standby.process.poll() is not None:
-                self.discard()
-                self.prestart()
+                self.prestart(engine_name=engine_name)  # a child of the same engine as the one that died
             assert self.standby is not None
             done = self.standby.call(task, items[len(results) :])
             results.extend(done)
@@ -282,20 +280,21 @@ def _follow(
 
 
 def _replies(process: subprocess.Popen[bytes], reply: Path, count: int) -> list[Any]:
-    """The results a child appends to ``reply`` (``worker.reply``: length-prefixed pickles) until it
-    has written ``count`` of them or exited."""
+    """The results a child appends to ``reply`` (``worker.answer``: 8 bytes of length, then the
+    pickle) until it has written ``count`` of them or exited."""
     results: list[Any] = []
-    offset = 0
-    while True:
-        alive = process.poll() is None
-        data = reply.read_bytes()[offset:]
-        while len(data) >= 8 and len(data) >= 8 + int.from_bytes(data[:8], "little"):
-            size = int.from_bytes(data[:8], "little")
-            results.append(pickle.loads(data[8 : 8 + size]))
-            data, offset = data[8 + size :], offset + 8 + size
-        if len(results) == count or not alive:
-            return results
-        time.sleep(0.02)
+    pending = b""
+    with reply.open("rb") as f:
+        while True:
+            alive = process.poll() is None  # before reading: what it wrote before exiting is read
+            pending += f.read()
+            while len(pending) >= 8 and len(pending) >= 8 + int.from_bytes(pending[:8], "little"):
+                size = int.from_bytes(pending[:8], "little")
+                results.append(pickle.loads(pending[8 : 8 + size]))
+                pending = pending[8 + size :]
+            if len(results) == count or not alive:
+                return results
+            time.sleep(0.02)
 
 
 def spawn(env: dict[str, str]) -> Standby:
